@@ -1,0 +1,1 @@
+"""The OpenPGP encryption relay on SMTP (issue 6)."""

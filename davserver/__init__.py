@@ -1,0 +1,1 @@
+"""The CalDAV/CardDAV server: Radicale composed with Murmeli's accounts, routes and plugins."""

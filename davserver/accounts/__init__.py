@@ -1,0 +1,1 @@
+"""Users, their roles and teams, account and per-device app passwords, and login."""

@@ -1,0 +1,184 @@
+"""Who belongs to the organisation: users, their role, and the teams they are in.
+
+Roles follow the organisation's structure: ``legal`` (legal representative),
+``admin``, ``collaborator`` and ``external``. Externals are guests: they never
+belong to the organisation-wide group, so organisation-wide shares skip them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from davserver.accounts.secrets import hash_secret
+from davserver.database import Database
+from davserver.tables import app_passwords, shares, team_members, teams, users
+
+ROLES = ("legal", "admin", "collaborator", "external")
+ORGANISATION_GROUP = "org"
+_USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AccountError(ValueError):
+    """Refused input about accounts, worded for the person who gave it."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    email: str | None
+    role: str
+    teams: tuple[str, ...]
+
+    @property
+    def groups(self) -> set[str]:
+        """Teams, plus the organisation-wide group unless external."""
+        extra = set() if self.role == "external" else {ORGANISATION_GROUP}
+        return set(self.teams) | extra
+
+
+def check_user_name(name: str) -> str:
+    if not _USER_NAME.match(name):
+        raise AccountError(
+            f"invalid user name {name!r}: use letters, digits and . _ @ - (at most 64)"
+        )
+    return name
+
+
+def check_team_name(name: str) -> str:
+    if not _TEAM_NAME.match(name) or name == ORGANISATION_GROUP:
+        raise AccountError(
+            f"invalid team name {name!r}: use lower-case letters, digits and . _ -"
+            f" ({ORGANISATION_GROUP!r} is reserved for the whole organisation)"
+        )
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AccountError(f"invalid role {role!r}: expected one of {', '.join(ROLES)}")
+    return role
+
+
+def check_email(email: str | None) -> str | None:
+    if email is not None and not _EMAIL.match(email):
+        raise AccountError(f"invalid email address {email!r}")
+    return email
+
+
+class Directory:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def add(
+        self,
+        name: str,
+        password: str | None,
+        role: str = "collaborator",
+        email: str | None = None,
+        teams_: tuple[str, ...] = (),
+    ) -> User:
+        check_user_name(name)
+        check_role(role)
+        check_email(email)
+        for team in teams_:
+            check_team_name(team)
+        password_hash = hash_secret(password) if password else None
+        try:
+            with self._db.transaction() as connection:
+                connection.execute(
+                    insert(users).values(
+                        name=name,
+                        email=email,
+                        role=role,
+                        password_hash=password_hash,
+                        created_at=int(time.time()),
+                    )
+                )
+                for team in teams_:
+                    self._join(connection, name, team)
+        except IntegrityError:
+            raise AccountError(f"user {name!r} or email {email!r} already exists") from None
+        return self.get(name)
+
+    def get(self, name: str) -> User:
+        with self._db.reader() as connection:
+            row = connection.execute(select(users).where(users.c.name == name)).first()
+            if row is None:
+                raise AccountError(f"no such user {name!r}")
+            member_of = connection.execute(
+                select(team_members.c.team).where(team_members.c.user == name)
+            ).scalars()
+            return User(row.name, row.email, row.role, tuple(sorted(member_of)))
+
+    def find(self, name: str) -> User | None:
+        try:
+            return self.get(name)
+        except AccountError:
+            return None
+
+    def list(self) -> list[User]:
+        with self._db.reader() as connection:
+            names = connection.execute(select(users.c.name).order_by(users.c.name)).scalars()
+            return [self.get(name) for name in list(names)]
+
+    def set_password(self, name: str, password: str) -> None:
+        self._change(name, password_hash=hash_secret(password))
+
+    def set_role(self, name: str, role: str) -> None:
+        self._change(name, role=check_role(role))
+
+    def join(self, name: str, team: str) -> None:
+        check_team_name(team)
+        self.get(name)
+        with self._db.transaction() as connection:
+            self._join(connection, name, team)
+
+    def leave(self, name: str, team: str) -> None:
+        with self._db.transaction() as connection:
+            connection.execute(
+                delete(team_members).where(team_members.c.user == name, team_members.c.team == team)
+            )
+
+    def remove(self, name: str) -> None:
+        """Forget the user and everything Murmeli holds about them, in one transaction."""
+        with self._db.transaction() as connection:
+            connection.execute(delete(app_passwords).where(app_passwords.c.user == name))
+            connection.execute(delete(team_members).where(team_members.c.user == name))
+            connection.execute(
+                delete(shares).where(
+                    (shares.c.owner == name)
+                    | ((shares.c.target_kind == "user") & (shares.c.target_name == name))
+                )
+            )
+            if not connection.execute(delete(users).where(users.c.name == name)).rowcount:
+                raise AccountError(f"no such user {name!r}")
+
+    def password_hash(self, name: str) -> str | None:
+        with self._db.reader() as connection:
+            return connection.execute(
+                select(users.c.password_hash).where(users.c.name == name)
+            ).scalar()
+
+    def _change(self, name: str, **values: str) -> None:
+        with self._db.transaction() as connection:
+            if not connection.execute(
+                update(users).where(users.c.name == name).values(**values)
+            ).rowcount:
+                raise AccountError(f"no such user {name!r}")
+
+    @staticmethod
+    def _join(connection, name: str, team: str) -> None:
+        if connection.execute(select(teams.c.name).where(teams.c.name == team)).first() is None:
+            connection.execute(insert(teams).values(name=team))
+        exists = connection.execute(
+            select(team_members).where(team_members.c.user == name, team_members.c.team == team)
+        ).first()
+        if exists is None:
+            connection.execute(insert(team_members).values(team=team, user=name))

@@ -1,0 +1,169 @@
+"""Murmeli's JSON routes under ``/api/``: authentication, routing and error translation.
+
+Routes are plain functions ``(request) -> Response``; each feature registers
+its own. Bad input raises ``AccountError`` (or ``HttpError``) and becomes a 4xx
+whose body says why; anything else is logged and answered 500 with no detail.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from davserver.accounts.authenticator import Authenticator
+from davserver.accounts.directory import AccountError, Directory, User
+
+logger = logging.getLogger("murmeli.api")
+MAX_JSON_BODY = 1024 * 1024
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    return Response(status, json.dumps(value, indent=1).encode() + b"\n")
+
+
+def error_response(status: int, reason: str) -> Response:
+    return json_response({"error": reason}, status)
+
+
+@dataclass
+class Request:
+    environ: dict
+    method: str
+    path: str
+    user: User
+    params: dict[str, str]
+
+    def query(self) -> dict[str, str]:
+        return dict(parse_qsl(self.environ.get("QUERY_STRING", "")))
+
+    def json(self) -> dict:
+        length = int(self.environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_JSON_BODY:
+            raise HttpError(413, f"JSON body larger than {MAX_JSON_BODY} bytes")
+        raw = self.environ["wsgi.input"].read(length) if length else b""
+        try:
+            value = json.loads(raw or b"{}")
+        except (ValueError, UnicodeDecodeError) as error:
+            raise HttpError(400, f"body is not valid JSON: {error}") from None
+        if not isinstance(value, dict):
+            raise HttpError(400, "body must be a JSON object")
+        return value
+
+
+Handler = Callable[[Request], Response]
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+}
+
+
+def text_field(body: dict, name: str, required: bool = True) -> Any:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise HttpError(400, f"field {name!r} must be a non-empty string")
+    return value
+
+
+class Api:
+    def __init__(self, authenticator: Authenticator, directory: Directory, realm: str) -> None:
+        self._authenticator = authenticator
+        self._directory = directory
+        self._realm = realm
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        """``pattern`` like ``/api/shares/{id}``; each ``{name}`` matches one path segment."""
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+        self._routes.append((method, re.compile(f"^{regex}$"), handler))
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        response = self._respond(environ)
+        headers = [("Content-Type", response.content_type), ("Cache-Control", "no-store")]
+        headers += list(response.headers.items())
+        headers.append(("Content-Length", str(len(response.body))))
+        start_response(f"{response.status} {_STATUS_TEXT.get(response.status, '')}", headers)
+        return [response.body]
+
+    def _respond(self, environ: dict) -> Response:
+        user = self._user(environ)
+        if user is None:
+            response = error_response(401, "authentication required")
+            response.headers["WWW-Authenticate"] = f'Basic realm="{self._realm}", charset="UTF-8"'
+            return response
+        path = environ.get("PATH_INFO", "")
+        method = environ["REQUEST_METHOD"]
+        allowed = False
+        for route_method, regex, handler in self._routes:
+            match = regex.match(path)
+            if match is None:
+                continue
+            allowed = True
+            if route_method == method:
+                return self._call(handler, Request(environ, method, path, user, match.groupdict()))
+        if allowed:
+            return error_response(405, f"{method} is not allowed on {path}")
+        return error_response(404, f"no such route: {path}")
+
+    @staticmethod
+    def _call(handler: Handler, request: Request) -> Response:
+        try:
+            return handler(request)
+        except HttpError as error:
+            return error_response(error.status, error.reason)
+        except AccountError as error:
+            return error_response(400, str(error))
+        except Exception:
+            logger.exception("API route %s %s failed", request.method, request.path)
+            return error_response(500, "internal error; see the server log")
+
+    def _user(self, environ: dict) -> User | None:
+        credentials = basic_credentials(environ)
+        if credentials is None:
+            return None
+        name = self._authenticator.user_for(*credentials)
+        return self._directory.find(name) if name else None
+
+
+def basic_credentials(environ: dict) -> tuple[str, str] | None:
+    """Login and password of HTTP Basic authentication, or None."""
+    scheme, _, encoded = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        login, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return login, password

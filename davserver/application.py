@@ -1,0 +1,119 @@
+"""The WSGI application: Radicale's DAV tree with Murmeli's ``/api/`` routes beside it.
+
+Around both: one access-log line per request, the body-size limit (413 with a
+reason before anything is read), and a reason in the body of Radicale's bare
+"Bad Request" answers, taken from what Radicale logged for that request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from radicale import Application as RadicaleApplication
+
+from davserver.api import Api, basic_credentials
+
+access_log = logging.getLogger("murmeli.access")
+_radicale_logger = logging.getLogger("radicale")
+
+
+class _LastWarning(logging.Filter):
+    """Keeps, per thread, the last warning Radicale logged: the reason a request was refused."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            self.local.message = record.getMessage()
+        return True
+
+    def take(self) -> str | None:
+        message = getattr(self.local, "message", None)
+        self.local.message = None
+        return message
+
+
+class Application:
+    def __init__(
+        self, dav: RadicaleApplication, api: Api, max_body_size: int, log_requests: bool
+    ) -> None:
+        self._dav = dav
+        self._api = api
+        self._max_body_size = max_body_size
+        self._log_requests = log_requests
+        self._last_warning = _LastWarning()
+        _radicale_logger.addFilter(self._last_warning)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        started = time.perf_counter()
+        seen: dict[str, str] = {}
+
+        def recording_start_response(status: str, headers: list, exc_info=None):
+            seen["status"] = status
+            return start_response(status, headers, exc_info)
+
+        body = self._dispatch(environ, recording_start_response)
+        if self._log_requests:
+            access_log.info(
+                '%s %s "%s %s" %s %.1fms',
+                environ.get("REMOTE_ADDR", "-"),
+                _login(environ) or "-",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+                seen.get("status", "-").split(" ", 1)[0],
+                (time.perf_counter() - started) * 1000,
+            )
+        return body
+
+    def _dispatch(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _plain(start_response, "400 Bad Request", "invalid Content-Length")
+        if length > self._max_body_size:
+            return _plain(
+                start_response,
+                "413 Payload Too Large",
+                f"request body of {length} bytes exceeds the limit of {self._max_body_size} bytes",
+            )
+        if environ.get("PATH_INFO", "").startswith("/api/"):
+            return self._api(environ, start_response)
+        return self._dav_with_reasons(environ, start_response)
+
+    def _dav_with_reasons(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        self._last_warning.take()
+        captured: dict = {}
+
+        def capture(status: str, headers: list, exc_info=None):
+            captured.update(status=status, headers=headers)
+            return lambda data: None
+
+        body = self._dav(environ, capture)
+        status, headers = captured["status"], captured["headers"]
+        reason = self._last_warning.take()
+        if status.startswith("400") and reason:
+            return _plain(start_response, status, f"Bad Request: {_first_line(reason)}")
+        start_response(status, headers)
+        return body
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:500]
+
+
+def _plain(start_response: Callable, status: str, text: str) -> list[bytes]:
+    data = (text + "\n").encode()
+    start_response(
+        status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+def _login(environ: dict) -> str | None:
+    credentials = basic_credentials(environ)
+    return credentials[0] if credentials else None

@@ -1,0 +1,54 @@
+"""The ``murmeli`` command: each package contributes its own subcommands.
+
+Exit status: 0 done, 2 bad usage or input, 1 any other failure. Errors are one
+line on stderr, never a traceback (set ``MURMELI_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+import config.commands
+import davserver.commands
+import plugins.sharing.commands
+from config.loader import ConfigError
+from davserver.accounts.directory import AccountError
+from davserver.command_line import common_options
+
+COMMAND_MODULES = (config.commands, davserver.commands, plugins.sharing.commands)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="murmeli", description="Murmeli: calendars, contacts and mail on your own server."
+    )
+    subcommands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = common_options()
+    for module in COMMAND_MODULES:
+        module.register(subcommands, common)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.handler(args) or 0
+    except (ConfigError, AccountError) as error:
+        print(f"murmeli: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 1
+    except Exception as error:
+        if os.environ.get("MURMELI_DEBUG"):
+            raise
+        print(f"murmeli: failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

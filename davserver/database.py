@@ -1,0 +1,55 @@
+"""Murmeli's own state behind one SQLAlchemy Core engine: SQLite by default, PostgreSQL by URL.
+
+One ``Database`` per URL per process, shared by the HTTP routes and the
+Radicale plugins, so every part sees the same connection pool.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+
+from davserver.tables import metadata
+
+_open: dict[str, Database] = {}
+_open_lock = threading.Lock()
+
+
+def default_url(data: Path) -> str:
+    return f"sqlite:///{(data / 'murmeli.sqlite3').resolve()}"
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def transaction(self) -> Connection:
+        """A connection in a transaction: committed on leaving ``with``, rolled back on error."""
+        return self.engine.begin()
+
+    def reader(self) -> Connection:
+        return self.engine.connect()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the server read while a CLI command writes; the timeout makes
+    # a concurrent writer wait instead of failing with "database is locked".
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def open_database(url: str) -> Database:
+    with _open_lock:
+        if url not in _open:
+            _open[url] = Database(url)
+        return _open[url]

@@ -1,0 +1,48 @@
+"""Serves the application under cheroot (threaded, HTTP/1.1, TLS) until SIGTERM or SIGINT.
+
+On a signal the listener closes and requests in flight are allowed to finish;
+Radicale writes items atomically, so stopping never leaves half-written data.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+from davserver.services import Services
+from davserver.wsgi import build_application
+
+logger = logging.getLogger("murmeli.server")
+
+
+def serve(services: Services) -> None:
+    settings = services.settings.server
+    server = wsgi.Server(
+        (settings.listen.host, settings.listen.port),
+        build_application(services),
+        numthreads=settings.threads,
+        max_request_body_size=settings.max_body_size,
+        server_name="murmeli",
+        shutdown_timeout=10,
+    )
+    scheme = "http"
+    if settings.tls.certificate and settings.tls.key:
+        server.ssl_adapter = BuiltinSSLAdapter(str(settings.tls.certificate), str(settings.tls.key))
+        scheme = "https"
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    server.prepare()
+    host, port = server.socket.getsockname()[:2]
+    logger.info("Murmeli listening on %s://%s:%d (data in %s)", scheme, host, port, settings.data)
+    worker = threading.Thread(target=server.serve, name="murmeli-http", daemon=True)
+    worker.start()
+    stop.wait()
+    logger.info("stopping: finishing requests in flight")
+    server.stop()
+    worker.join(timeout=15)
+    logger.info("stopped")

@@ -1,0 +1,61 @@
+"""The composition root: every part of Murmeli built once from the settings.
+
+The server, the CLI commands and the tests all start here, so each part has
+one way of being made and they all share one database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, partial
+
+from radicale import config
+
+from config.settings import Settings
+from davserver.accounts.app_passwords import AppPasswords
+from davserver.accounts.authenticator import Authenticator
+from davserver.accounts.directory import Directory
+from davserver.accounts.radicale_auth import Auth
+from davserver.collections import Collections
+from davserver.database import Database, default_url, open_database
+from davserver.radicale_config import radicale_configuration
+from plugins.sharing.shares import Shares
+from plugins.sharing.store import Sharing
+
+
+@dataclass
+class Services:
+    settings: Settings
+
+    @cached_property
+    def database(self) -> Database:
+        self.settings.server.data.mkdir(parents=True, exist_ok=True)
+        return open_database(self.settings.database.url or default_url(self.settings.server.data))
+
+    @cached_property
+    def directory(self) -> Directory:
+        return Directory(self.database)
+
+    @cached_property
+    def app_passwords(self) -> AppPasswords:
+        return AppPasswords(self.database)
+
+    @cached_property
+    def authenticator(self) -> Authenticator:
+        return Authenticator(self.database)
+
+    @cached_property
+    def shares(self) -> Shares:
+        return Shares(self.database, self.directory)
+
+    @cached_property
+    def radicale_configuration(self) -> config.Configuration:
+        return radicale_configuration(
+            self.settings,
+            auth=partial(Auth, authenticator=self.authenticator, directory=self.directory),
+            sharing=partial(Sharing, shares=self.shares),
+        )
+
+    @cached_property
+    def collections(self) -> Collections:
+        return Collections(self.radicale_configuration)

@@ -1,0 +1,64 @@
+"""The server's sections of the configuration file: ``server``, ``database``, ``accounts``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from config.schema import (
+    Listen,
+    boolean,
+    byte_size,
+    choice,
+    integer,
+    listen,
+    option,
+    optional,
+    path,
+    section,
+    text,
+)
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    certificate: Path | None = option(None, optional(path), "PEM certificate chain; enables HTTPS")
+    key: Path | None = option(None, optional(path), "PEM private key of the certificate")
+
+    def __post_init__(self) -> None:
+        if (self.certificate is None) != (self.key is None):
+            raise ValueError("certificate and key must be given together")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    listen: Listen = option(Listen("127.0.0.1", 5232), listen, "address and port to listen on")
+    data: Path = option(Path("var"), path, "folder for collections and Murmeli's database")
+    threads: int = option(16, integer(1, 512), "worker threads serving requests")
+    max_body_size: int = option(
+        10 * 1024 * 1024, byte_size, "largest request body accepted (larger: 413)"
+    )
+    base_url: str | None = option(
+        None, optional(text), "public URL of the server, used in set-up profiles"
+    )
+    log_level: str = option("info", choice("debug", "info", "warning", "error"), "log verbosity")
+    access_log: bool = option(True, boolean, "log one line per request")
+    tls: TlsSettings = section(TlsSettings)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str | None = option(
+        None,
+        optional(text),
+        "SQLAlchemy URL of Murmeli's own state (default: SQLite file in the data folder)",
+    )
+
+
+@dataclass(frozen=True)
+class AccountsSettings:
+    organisation: str = option("Murmeli", text, "organisation name shown in set-up profiles")
+    calendar_name: str = option("Calendar", text, "display name of each user's first calendar")
+    addressbook_name: str = option(
+        "Contacts", text, "display name of each user's first address book"
+    )

@@ -1,0 +1,65 @@
+"""The schema of Murmeli's own state, in one place so it can be read (and migrated) at a glance.
+
+Radicale's collections are not here: they stay in Radicale's storage.
+Columns use portable types only, so SQLite and PostgreSQL share this schema.
+"""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("email", String(254), unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255)),
+    Column("created_at", Integer, nullable=False),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("name", String(64), primary_key=True),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team", String(64), ForeignKey("teams.name"), primary_key=True),
+    Column("user", String(64), ForeignKey("users.name"), primary_key=True, index=True),
+)
+
+app_passwords = Table(
+    "app_passwords",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user", String(64), ForeignKey("users.name"), nullable=False, index=True),
+    Column("label", String(100), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", Integer, nullable=False),
+    UniqueConstraint("user", "label"),
+)
+
+shares = Table(
+    "shares",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("collection", String(512), nullable=False, index=True),
+    Column("owner", String(64), ForeignKey("users.name"), nullable=False, index=True),
+    Column("target_kind", String(8), nullable=False),
+    Column("target_name", String(64), nullable=False),
+    Column("writable", Boolean, nullable=False),
+    Column("created_at", Integer, nullable=False),
+    UniqueConstraint("collection", "target_kind", "target_name"),
+)

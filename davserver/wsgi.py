@@ -1,0 +1,27 @@
+"""Builds the one WSGI application Murmeli serves, from the services."""
+
+from __future__ import annotations
+
+from radicale import Application as RadicaleApplication
+
+from davserver import account_routes, profile
+from davserver.api import Api
+from davserver.application import Application
+from davserver.services import Services
+from plugins.sharing import routes as sharing_routes
+
+# Each feature adds its routes here; the DAV tree stays Radicale's.
+ROUTE_MODULES = (account_routes, profile, sharing_routes)
+
+
+def build_application(services: Services) -> Application:
+    api = Api(services.authenticator, services.directory, realm="Murmeli")
+    for module in ROUTE_MODULES:
+        module.register(api, services)
+    server = services.settings.server
+    return Application(
+        RadicaleApplication(services.radicale_configuration),
+        api,
+        max_body_size=server.max_body_size,
+        log_requests=server.access_log,
+    )

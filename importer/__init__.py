@@ -1,0 +1,1 @@
+"""The IMAP bulk-import daemon (issue 5)."""

@@ -1,0 +1,1 @@
+"""Radicale plugins and the features built on them, one module (or small package) each."""
