@@ -36,9 +36,8 @@ def radicale_configuration(
     configuration.update(
         {
             "server": {
-                "hosts": str(server.listen),
-                "max_connections": str(server.threads),
                 "max_content_length": str(server.max_body_size),
+                "max_resource_size": str(int(server.max_body_size * 0.8)),
             },
             "encoding": {"request": "utf-8", "stock": "utf-8"},
             "auth": {"type": auth or "denyall", "delay": "1"},

@@ -25,10 +25,10 @@ def serve(services: Services) -> None:
         (settings.listen.host, settings.listen.port),
         build_application(services),
         numthreads=settings.threads,
-        max_request_body_size=settings.max_body_size,
         server_name="murmeli",
         shutdown_timeout=10,
     )
+    server.max_request_body_size = settings.max_body_size
     scheme = "http"
     if settings.tls.certificate and settings.tls.key:
         server.ssl_adapter = BuiltinSSLAdapter(str(settings.tls.certificate), str(settings.tls.key))

@@ -1,0 +1,188 @@
+"""Sharing, end to end: the owner shares, the recipient's own client discovers and uses it.
+
+Real server process, shares made with the real CLI and ``/api/shares``, the
+recipient driven by the ``caldav`` library.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import caldav
+import pytest
+import requests
+
+from tests.murmeli_process import MurmeliServer, unique_name
+
+EVENT = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Murmeli tests//EN
+BEGIN:VEVENT
+UID:{uid}
+DTSTAMP:20270101T000000Z
+DTSTART:20270301T100000Z
+DTEND:20270301T110000Z
+SUMMARY:{summary}
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def event(summary: str) -> tuple[str, str]:
+    uid = str(uuid.uuid4())
+    return uid, EVENT.format(uid=uid, summary=summary)
+
+
+def put_event(server: MurmeliServer, auth: tuple[str, str], collection: str, summary: str):
+    uid, body = event(summary)
+    return requests.put(
+        f"{server.url}{collection}{uid}.ics",
+        data=body,
+        auth=auth,
+        headers={"Content-Type": "text/calendar"},
+    )
+
+
+def calendars_seen_by(server: MurmeliServer, auth: tuple[str, str]) -> dict[str, caldav.Calendar]:
+    client = caldav.DAVClient(url=server.url, username=auth[0], password=auth[1])
+    return {calendar.url.path: calendar for calendar in client.principal().calendars()}
+
+
+def provision(server: MurmeliServer, auth: tuple[str, str]) -> None:
+    """The first login creates the default collections."""
+    answer = requests.request("PROPFIND", f"{server.url}/{auth[0]}/", auth=auth, headers={"Depth": "0"})
+    assert answer.status_code == 207
+
+
+def share(server: MurmeliServer, collection: str, target: str, *flags: str) -> None:
+    result = server.cli("share", "add", collection, "--with", target, *flags)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def alice(server: MurmeliServer) -> tuple[str, str]:
+    owner = server.add_user("alice")
+    provision(server, owner)
+    assert put_event(server, owner, f"/{owner[0]}/calendar/", "Board meeting").status_code == 201
+    return owner
+
+
+def test_read_only_share_is_discovered_and_refuses_writes(server, alice):
+    bob = server.add_user("bob")
+    share(server, f"/{alice[0]}/calendar/", bob[0])
+
+    mapped = f"/{bob[0]}/{alice[0]}~calendar/"
+    calendars = calendars_seen_by(server, bob)
+    assert mapped in calendars
+    summaries = [str(e.icalendar_component["SUMMARY"]) for e in calendars[mapped].events()]
+    assert summaries == ["Board meeting"]
+
+    assert put_event(server, bob, mapped, "Sneaky").status_code == 403
+    href = calendars[mapped].events()[0].url.path
+    assert requests.delete(f"{server.url}{href}", auth=bob).status_code == 403
+    assert len(calendars_seen_by(server, alice)[f"/{alice[0]}/calendar/"].events()) == 1
+
+
+def test_read_write_share_lets_the_recipient_add_events(server, alice):
+    bob = server.add_user("bob")
+    share(server, f"/{alice[0]}/calendar/", bob[0], "--write")
+
+    assert put_event(server, bob, f"/{bob[0]}/{alice[0]}~calendar/", "Added by Bob").status_code == 201
+    owner_view = calendars_seen_by(server, alice)[f"/{alice[0]}/calendar/"]
+    summaries = sorted(str(e.icalendar_component["SUMMARY"]) for e in owner_view.events())
+    assert summaries == ["Added by Bob", "Board meeting"]
+
+
+def test_team_share_reaches_members_only(server, alice):
+    team = unique_name("team")
+    member = server.add_user("member", teams=(team,))
+    outsider = server.add_user("outsider")
+    share(server, f"/{alice[0]}/calendar/", f"group:{team}")
+
+    assert f"/{member[0]}/{alice[0]}~calendar/" in calendars_seen_by(server, member)
+    assert not any("~" in path for path in calendars_seen_by(server, outsider))
+
+
+def test_organisation_share_skips_externals(server, alice):
+    colleague = server.add_user("colleague")
+    guest = server.add_user("guest", role="external")
+    share(server, f"/{alice[0]}/calendar/", "org")
+
+    assert f"/{colleague[0]}/{alice[0]}~calendar/" in calendars_seen_by(server, colleague)
+    assert not any("~" in path for path in calendars_seen_by(server, guest))
+    direct = requests.get(f"{server.url}/{guest[0]}/{alice[0]}~calendar/", auth=guest)
+    assert direct.status_code in (403, 404)
+    assert "Board meeting" not in direct.text
+
+
+def test_removed_share_stops_at_once(server, alice):
+    bob = server.add_user("bob")
+    share(server, f"/{alice[0]}/calendar/", bob[0])
+    mapped = f"{server.url}/{bob[0]}/{alice[0]}~calendar/"
+    assert "Board meeting" in requests.get(mapped, auth=bob).text
+
+    result = server.cli("share", "remove", f"/{alice[0]}/calendar/", "--with", bob[0])
+    assert result.returncode == 0, result.stderr
+
+    after = requests.get(mapped, auth=bob)
+    assert after.status_code in (403, 404)
+    assert "Board meeting" not in after.text
+    assert f"/{bob[0]}/{alice[0]}~calendar/" not in calendars_seen_by(server, bob)
+
+
+def test_strongest_share_wins_when_several_reach_a_user(server, alice):
+    team = unique_name("team")
+    bob = server.add_user("bob", teams=(team,))
+    share(server, f"/{alice[0]}/calendar/", "org")
+    share(server, f"/{alice[0]}/calendar/", f"group:{team}", "--write")
+
+    assert put_event(server, bob, f"/{bob[0]}/{alice[0]}~calendar/", "Team note").status_code == 201
+
+
+def test_share_api_for_the_owner(server, alice):
+    bob = server.add_user("bob")
+    collection = f"/{alice[0]}/calendar/"
+    created = requests.post(
+        f"{server.url}/api/shares", json={"collection": collection, "with": bob[0], "write": True}, auth=alice
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["access"] == "read-write"
+
+    listed = requests.get(f"{server.url}/api/shares", auth=bob).json()
+    assert [r for r in listed["received"] if r["owner"] == alice[0]] == [
+        {
+            "collection": collection,
+            "owner": alice[0],
+            "path": f"/{bob[0]}/{alice[0]}~calendar/",
+            "access": "read-write",
+        }
+    ]
+
+    not_owner = requests.post(
+        f"{server.url}/api/shares", json={"collection": collection, "with": bob[0]}, auth=bob
+    )
+    assert not_owner.status_code == 403
+    bad_target = requests.post(
+        f"{server.url}/api/shares", json={"collection": collection, "with": "nobody-here"}, auth=alice
+    )
+    assert bad_target.status_code == 400
+    assert "no such user" in bad_target.json()["error"]
+
+    removed = requests.delete(
+        f"{server.url}/api/shares", params={"collection": collection, "with": bob[0]}, auth=alice
+    )
+    assert removed.status_code == 200
+    received = requests.get(f"{server.url}/api/shares", auth=bob).json()["received"]
+    assert [r for r in received if r["owner"] == alice[0]] == []
+
+
+def test_share_cli_refuses_bad_input(server, alice):
+    missing = server.cli("share", "add", f"/{alice[0]}/no-such/", "--with", "org")
+    assert missing.returncode == 2
+    assert "no calendar or address book" in missing.stderr
+    to_self = server.cli("share", "add", f"/{alice[0]}/calendar/", "--with", alice[0])
+    assert to_self.returncode == 2
+    assert "owner" in to_self.stderr
+    listed = server.cli("share", "list", alice[0])
+    assert listed.returncode == 0
+    assert f"/{alice[0]}/calendar/" not in listed.stdout
