@@ -94,7 +94,9 @@ class Application:
             body = environ["wsgi.input"].read(length)
             if _DTD.search(body):
                 return _plain(
-                    start_response, "400 Bad Request", "XML with DTD or entity declarations is refused"
+                    start_response,
+                    "400 Bad Request",
+                    "XML with DTD or entity declarations is refused",
                 )
             environ["wsgi.input"] = io.BytesIO(body)
         return self._dav_with_reasons(environ, start_response)

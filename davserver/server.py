@@ -39,6 +39,8 @@ def serve(services: Services) -> None:
     server.prepare()
     host, port = server.socket.getsockname()[:2]
     logger.info("Murmeli listening on %s://%s:%d (data in %s)", scheme, host, port, settings.data)
+    if not services.directory.list():
+        logger.warning("no users yet: add one with `murmeli user add NAME` (see README.md)")
     worker = threading.Thread(target=server.serve, name="murmeli-http", daemon=True)
     worker.start()
     stop.wait()

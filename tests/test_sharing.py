@@ -50,7 +50,9 @@ def calendars_seen_by(server: MurmeliServer, auth: tuple[str, str]) -> dict[str,
 
 def provision(server: MurmeliServer, auth: tuple[str, str]) -> None:
     """The first login creates the default collections."""
-    answer = requests.request("PROPFIND", f"{server.url}/{auth[0]}/", auth=auth, headers={"Depth": "0"})
+    answer = requests.request(
+        "PROPFIND", f"{server.url}/{auth[0]}/", auth=auth, headers={"Depth": "0"}
+    )
     assert answer.status_code == 207
 
 
@@ -87,7 +89,9 @@ def test_read_write_share_lets_the_recipient_add_events(server, alice):
     bob = server.add_user("bob")
     share(server, f"/{alice[0]}/calendar/", bob[0], "--write")
 
-    assert put_event(server, bob, f"/{bob[0]}/{alice[0]}~calendar/", "Added by Bob").status_code == 201
+    assert (
+        put_event(server, bob, f"/{bob[0]}/{alice[0]}~calendar/", "Added by Bob").status_code == 201
+    )
     owner_view = calendars_seen_by(server, alice)[f"/{alice[0]}/calendar/"]
     summaries = sorted(str(e.icalendar_component["SUMMARY"]) for e in owner_view.events())
     assert summaries == ["Added by Bob", "Board meeting"]
@@ -143,7 +147,9 @@ def test_share_api_for_the_owner(server, alice):
     bob = server.add_user("bob")
     collection = f"/{alice[0]}/calendar/"
     created = requests.post(
-        f"{server.url}/api/shares", json={"collection": collection, "with": bob[0], "write": True}, auth=alice
+        f"{server.url}/api/shares",
+        json={"collection": collection, "with": bob[0], "write": True},
+        auth=alice,
     )
     assert created.status_code == 201, created.text
     assert created.json()["access"] == "read-write"
@@ -163,7 +169,9 @@ def test_share_api_for_the_owner(server, alice):
     )
     assert not_owner.status_code == 403
     bad_target = requests.post(
-        f"{server.url}/api/shares", json={"collection": collection, "with": "nobody-here"}, auth=alice
+        f"{server.url}/api/shares",
+        json={"collection": collection, "with": "nobody-here"},
+        auth=alice,
     )
     assert bad_target.status_code == 400
     assert "no such user" in bad_target.json()["error"]
