@@ -76,6 +76,7 @@ def test_read_only_share_is_discovered_and_refuses_writes(server, alice):
     mapped = f"/{bob[0]}/{alice[0]}~calendar/"
     calendars = calendars_seen_by(server, bob)
     assert mapped in calendars
+    assert calendars[mapped].get_display_name() == f"Calendar ({alice[0]})"
     summaries = [str(e.icalendar_component["SUMMARY"]) for e in calendars[mapped].events()]
     assert summaries == ["Board meeting"]
 

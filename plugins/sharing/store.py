@@ -53,7 +53,7 @@ class Sharing(sharing.BaseSharing):
         found = self._shares.received_by(name, groups, f"/{owner}/{collection}/")
         if not found:
             return None
-        row = _row(found[0], name)
+        row = self._with_title(_row(found[0], name))
         return {"mapped": True, "Hidden": False, **row}
 
     def database_list_sharing(
@@ -87,12 +87,24 @@ class Sharing(sharing.BaseSharing):
         who = user or owner_or_user
         if who:
             name, groups = _split_user(who)
-            rows = [_row(received, name) for received in self._shares.received_by(name, groups)]
+            rows = [
+                self._with_title(_row(received, name))
+                for received in self._shares.received_by(name, groups)
+            ]
             if user is None or user != owner_or_user:
                 rows += [_owned_row(share) for share in self._shares.owned_by(name)]
             return rows
         owned = self._shares.owned_by()
         return [_owned_row(share) for share in owned if path_mapped in (None, share.collection)]
+
+    def _with_title(self, row: dict) -> dict:
+        """Name the collection after its owner too: the recipient has a "Calendar" of their own."""
+        with self._storage.acquire_lock("r"):
+            collection = next(iter(self._storage.discover(row["PathMapped"])), None)
+            title = collection.get_meta("D:displayname") if collection is not None else None
+        name = title or row["PathMapped"].strip("/").split("/")[-1]
+        row["Properties"] = {"D:displayname": f"{name} ({row['Owner']})"}
+        return row
 
     def database_create_sharing(self, *args: Any, **kwargs: Any) -> dict:
         return {"status": "not-implemented"}
