@@ -40,7 +40,7 @@ def radicale_configuration(
                 "max_resource_size": str(int(server.max_body_size * 0.8)),
             },
             "encoding": {"request": "utf-8", "stock": "utf-8"},
-            "auth": {"type": auth or "denyall", "delay": "1"},
+            "auth": {"type": auth or "denyall", "delay": "1", "realm": "Murmeli"},
             "rights": {"type": "owner_only"},
             "storage": {
                 "type": "multifilesystem",
