@@ -195,3 +195,13 @@ def test_share_cli_refuses_bad_input(server, alice):
     listed = server.cli("share", "list", alice[0])
     assert listed.returncode == 0
     assert f"/{alice[0]}/calendar/" not in listed.stdout
+
+
+def test_shared_collection_is_kept_until_its_shares_are_removed(server, alice):
+    bob = server.add_user("bob")
+    collection = f"/{alice[0]}/calendar/"
+    share(server, collection, bob[0])
+    assert requests.delete(f"{server.url}{collection}", auth=alice).status_code == 409
+    assert server.cli("share", "remove", collection, "--with", bob[0]).returncode == 0
+    assert requests.delete(f"{server.url}{collection}", auth=alice).status_code == 200
+    assert requests.get(f"{server.url}{collection}", auth=alice).status_code == 404

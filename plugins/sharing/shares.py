@@ -120,12 +120,14 @@ class Shares:
         if not removed.rowcount:
             raise AccountError(f"{collection} is not shared with {target}")
 
-    def owned_by(self, owner: str | None = None) -> list[Share]:
+    def owned_by(self, owner: str | None = None, collection: str | None = None) -> list[Share]:
         query = select(shares).order_by(
             shares.c.collection, shares.c.target_kind, shares.c.target_name
         )
         if owner is not None:
             query = query.where(shares.c.owner == owner)
+        if collection is not None:
+            query = query.where(shares.c.collection == collection)
         with self._db.reader() as connection:
             return [
                 Share(

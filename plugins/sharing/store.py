@@ -94,8 +94,7 @@ class Sharing(sharing.BaseSharing):
             if user is None or user != owner_or_user:
                 rows += [_owned_row(share) for share in self._shares.owned_by(name)]
             return rows
-        owned = self._shares.owned_by()
-        return [_owned_row(share) for share in owned if path_mapped in (None, share.collection)]
+        return [_owned_row(share) for share in self._shares.owned_by(collection=path_mapped)]
 
     def _with_title(self, row: dict) -> dict:
         """Name the collection after its owner too: the recipient has a "Calendar" of their own."""
