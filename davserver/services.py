@@ -14,7 +14,7 @@ from radicale import config
 from config.settings import Settings
 from davserver.accounts.app_passwords import AppPasswords
 from davserver.accounts.authenticator import Authenticator
-from davserver.accounts.directory import Directory
+from davserver.accounts.directory import ORGANISATION_GROUP, Directory
 from davserver.accounts.radicale_auth import Auth
 from davserver.collections import Collections
 from davserver.database import Database, default_url, open_database
@@ -59,3 +59,11 @@ class Services:
     @cached_property
     def collections(self) -> Collections:
         return Collections(self.radicale_configuration)
+
+    def warm_up(self) -> None:
+        """Run each per-request query once: the first client must not pay SQLAlchemy's
+        statement compilation (~20 ms), nor the first database connection."""
+        nobody = "-"
+        self.authenticator.user_for(nobody, nobody)
+        self.directory.find(nobody)
+        self.shares.received_by(nobody, {nobody, ORGANISATION_GROUP})

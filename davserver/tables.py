@@ -46,7 +46,7 @@ app_passwords = Table(
     Column("id", String(32), primary_key=True),
     Column("user", String(64), ForeignKey("users.name"), nullable=False, index=True),
     Column("label", String(100), nullable=False),
-    Column("password_hash", String(255), nullable=False),
+    Column("digest", String(80), nullable=False, unique=True),
     Column("created_at", Integer, nullable=False),
     UniqueConstraint("user", "label"),
 )

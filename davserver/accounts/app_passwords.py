@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from davserver.accounts.directory import AccountError
-from davserver.accounts.secrets import hash_secret, new_app_password, new_id
+from davserver.accounts.secrets import app_password_digest, new_app_password, new_id
 from davserver.database import Database
 from davserver.tables import app_passwords, users
 
@@ -48,7 +48,7 @@ class AppPasswords:
                         id=entry.id,
                         user=user,
                         label=label,
-                        password_hash=hash_secret(password),
+                        digest=app_password_digest(password),
                         created_at=entry.created_at,
                     )
                 )

@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from davserver.accounts.secrets import hash_secret
@@ -23,6 +23,14 @@ ORGANISATION_GROUP = "org"
 _USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+# Built once: the lookup runs on every authenticated request.
+_USER_WITH_TEAMS = (
+    select(users.c.name, users.c.email, users.c.role, team_members.c.team)
+    .outerjoin(team_members, team_members.c.user == users.c.name)
+    .where(users.c.name == bindparam("name"))
+)
 
 
 class AccountError(ValueError):
@@ -109,13 +117,12 @@ class Directory:
 
     def get(self, name: str) -> User:
         with self._db.reader() as connection:
-            row = connection.execute(select(users).where(users.c.name == name)).first()
-            if row is None:
-                raise AccountError(f"no such user {name!r}")
-            member_of = connection.execute(
-                select(team_members.c.team).where(team_members.c.user == name)
-            ).scalars()
-            return User(row.name, row.email, row.role, tuple(sorted(member_of)))
+            rows = connection.execute(_USER_WITH_TEAMS, {"name": name}).all()
+        if not rows:
+            raise AccountError(f"no such user {name!r}")
+        first = rows[0]
+        member_of = sorted(row.team for row in rows if row.team is not None)
+        return User(first.name, first.email, first.role, tuple(member_of))
 
     def find(self, name: str) -> User | None:
         try:

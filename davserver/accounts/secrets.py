@@ -1,10 +1,14 @@
-"""Slow hashes for stored passwords and unguessable generated ones.
+"""Stored forms of passwords, and unguessable generated ones.
 
-Argon2id (argon2-cffi's defaults) makes a stolen database expensive to attack;
-generated app passwords carry 130 bits from ``secrets``.
+Passwords people choose are stored as Argon2id (argon2-cffi's defaults): a
+stolen database is expensive to attack. App passwords are generated with 130
+bits from ``secrets``; no guessing attack reaches that, so they are stored as a
+SHA-256 digest (as access tokens are), which lets a device's login be checked
+with one indexed lookup instead of a 0.1 s Argon2 run per process.
 """
 
 import base64
+import hashlib
 import secrets
 
 from argon2 import PasswordHasher
@@ -28,6 +32,10 @@ def new_app_password() -> str:
     """26 base32 letters (130 bits) in groups of four, easy to type on a phone."""
     raw = base64.b32encode(secrets.token_bytes(17)).decode().lower().rstrip("=")[:26]
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def app_password_digest(password: str) -> str:
+    return "sha256:" + hashlib.sha256(password.encode()).hexdigest()
 
 
 def new_id() -> str:
