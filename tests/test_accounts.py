@@ -105,6 +105,9 @@ def test_user_commands_report_bad_input(fresh_data):
     missing = fresh_data.cli("user", "passwd", "nobody", "--password-stdin", stdin="long-enough\n")
     assert missing.returncode == 2
     assert "no such user 'nobody'" in missing.stderr
+    reserved = fresh_data.cli("user", "add", "org", "--no-password")
+    assert reserved.returncode == 2
+    assert "names the whole organisation" in reserved.stderr
     bad_team = fresh_data.cli("user", "add", "cy", "--no-password", "--group", "Bad Team")
     assert bad_team.returncode == 2
     assert "invalid team name" in bad_team.stderr

@@ -52,9 +52,10 @@ class User:
 
 
 def check_user_name(name: str) -> str:
-    if not _USER_NAME.match(name):
+    if not _USER_NAME.match(name) or name == ORGANISATION_GROUP:
         raise AccountError(
-            f"invalid user name {name!r}: use letters, digits and . _ @ - (at most 64)"
+            f"invalid user name {name!r}: use letters, digits and . _ @ - (at most 64;"
+            f" {ORGANISATION_GROUP!r} names the whole organisation in shares)"
         )
     return name
 
