@@ -5,7 +5,6 @@ Columns use portable types only, so SQLite and PostgreSQL share this schema.
 """
 
 from sqlalchemy import (
-    Boolean,
     Column,
     ForeignKey,
     Integer,
@@ -59,7 +58,7 @@ shares = Table(
     Column("owner", String(64), ForeignKey("users.name"), nullable=False, index=True),
     Column("target_kind", String(8), nullable=False),
     Column("target_name", String(64), nullable=False),
-    Column("writable", Boolean, nullable=False),
+    Column("access", String(8), nullable=False),
     Column("created_at", Integer, nullable=False),
     UniqueConstraint("collection", "target_kind", "target_name"),
 )

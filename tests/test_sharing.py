@@ -149,11 +149,11 @@ def test_share_api_for_the_owner(server, alice):
     collection = f"/{alice[0]}/calendar/"
     created = requests.post(
         f"{server.url}/api/shares",
-        json={"collection": collection, "with": bob[0], "write": True},
+        json={"collection": collection, "with": bob[0], "access": "write"},
         auth=alice,
     )
     assert created.status_code == 201, created.text
-    assert created.json()["access"] == "read-write"
+    assert created.json()["access"] == "write"
 
     listed = requests.get(f"{server.url}/api/shares", auth=bob).json()
     assert [r for r in listed["received"] if r["owner"] == alice[0]] == [
@@ -161,7 +161,7 @@ def test_share_api_for_the_owner(server, alice):
             "collection": collection,
             "owner": alice[0],
             "path": f"/{bob[0]}/{alice[0]}~calendar/",
-            "access": "read-write",
+            "access": "write",
         }
     ]
 
@@ -205,3 +205,25 @@ def test_shared_collection_is_kept_until_its_shares_are_removed(server, alice):
     assert server.cli("share", "remove", collection, "--with", bob[0]).returncode == 0
     assert requests.delete(f"{server.url}{collection}", auth=alice).status_code == 200
     assert requests.get(f"{server.url}{collection}", auth=alice).status_code == 404
+
+
+FREEBUSY_QUERY = """<?xml version="1.0" encoding="utf-8"?>
+<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <C:time-range start="20270301T000000Z" end="20270302T000000Z"/>
+</C:free-busy-query>"""
+
+
+def test_freebusy_share_shows_times_but_no_details(server, alice):
+    bob = server.add_user("bob")
+    share(server, f"/{alice[0]}/calendar/", bob[0], "--freebusy")
+    mapped = f"{server.url}/{bob[0]}/{alice[0]}~calendar/"
+
+    busy = requests.request(
+        "REPORT", mapped, data=FREEBUSY_QUERY, auth=bob, headers={"Depth": "1"}
+    )
+    assert busy.status_code == 200, busy.text
+    assert "FREEBUSY" in busy.text and "20270301T100000Z" in busy.text
+    assert "Board meeting" not in busy.text
+    details = requests.get(mapped, auth=bob)
+    assert details.status_code == 403
+    assert "Board meeting" not in details.text

@@ -16,7 +16,11 @@ def register(subcommands, common: argparse.ArgumentParser) -> None:
     add = actions.add_parser("add", parents=[common], help="share a collection")
     add.add_argument("collection", metavar="/OWNER/COLLECTION/")
     add.add_argument("--with", dest="target", required=True, help=target_help)
-    add.add_argument("--write", action="store_true", help="read-write (default: read-only)")
+    level = add.add_mutually_exclusive_group()
+    level.add_argument("--write", action="store_true", help="read-write (default: read-only)")
+    level.add_argument(
+        "--freebusy", action="store_true", help="free/busy only: times, no event details"
+    )
     add.set_defaults(handler=add_share)
 
     listing = actions.add_parser("list", parents=[common], help="list shares")
@@ -34,9 +38,9 @@ def add_share(args: argparse.Namespace) -> int:
     collection = normalise_collection(args.collection)
     target = Target.parse(args.target)
     services.collections.require(collection)
-    share = services.shares.add(collection, target, args.write)
-    access = "read-write" if share.writable else "read-only"
-    print(f"{share.collection} shared with {share.target} ({access})")
+    access = "write" if args.write else "freebusy" if args.freebusy else "read"
+    share = services.shares.add(collection, target, access)
+    print(f"{share.collection} shared with {share.target} ({share.access})")
     return 0
 
 
@@ -48,8 +52,9 @@ def list_shares(args: argparse.Namespace) -> int:
     if args.user:
         user = services.directory.get(args.user)
         for received in services.shares.received_by(user.name, user.groups):
-            access = "read-write" if received.writable else "read-only"
-            rows.append((received.mapped_path(user.name), received.owner, user.name, access))
+            rows.append(
+                (received.mapped_path(user.name), received.owner, user.name, received.access)
+            )
     print_table(rows)
     return 0
 

@@ -28,7 +28,7 @@ def register(api: Api, services: Services) -> None:
                         "collection": r.collection,
                         "owner": r.owner,
                         "path": r.mapped_path(user.name),
-                        "access": "read-write" if r.writable else "read-only",
+                        "access": r.access,
                     }
                     for r in received
                 ],
@@ -38,10 +38,8 @@ def register(api: Api, services: Services) -> None:
     def add_share(request: Request) -> Response:
         body = request.json()
         collection = owned_collection(request, text_field(body, "collection"))
-        writable = body.get("write", False)
-        if not isinstance(writable, bool):
-            raise HttpError(400, "field 'write' must be true or false")
-        share = shares.add(collection, Target.parse(text_field(body, "with")), writable)
+        access = text_field(body, "access", required=False) or "read"
+        share = shares.add(collection, Target.parse(text_field(body, "with")), access)
         return json_response(share.as_json(), 201)
 
     def remove_share(request: Request) -> Response:

@@ -22,6 +22,15 @@ from davserver.database import Database
 from davserver.tables import shares, teams
 
 SHARE_SEPARATOR = "~"
+# Weakest first: when several shares reach one person, the later one wins.
+ACCESS_LEVELS = ("freebusy", "read", "write")
+RADICALE_PERMISSIONS = {"freebusy": "f", "read": "r", "write": "rw"}
+
+
+def check_access(access: str) -> str:
+    if access not in ACCESS_LEVELS:
+        raise AccountError(f"invalid access {access!r}: expected one of {', '.join(ACCESS_LEVELS)}")
+    return access
 
 
 @dataclass(frozen=True)
@@ -49,14 +58,14 @@ class Share:
     collection: str
     owner: str
     target: Target
-    writable: bool
+    access: str
 
     def as_json(self) -> dict:
         return {
             "collection": self.collection,
             "owner": self.owner,
             "with": str(self.target),
-            "access": "read-write" if self.writable else "read-only",
+            "access": self.access,
         }
 
 
@@ -66,7 +75,7 @@ class Received:
 
     collection: str
     owner: str
-    writable: bool
+    access: str
 
     def mapped_path(self, recipient: str) -> str:
         name = self.collection.strip("/").split("/", 1)[1]
@@ -92,13 +101,14 @@ class Shares:
         self._db = database
         self._directory = directory
 
-    def add(self, collection: str, target: Target, writable: bool) -> Share:
+    def add(self, collection: str, target: Target, access: str) -> Share:
+        check_access(access)
         collection = normalise_collection(collection)
         owner = collection_owner(collection)
         self._check_target(owner, target)
         with self._db.transaction() as connection:
             changed = connection.execute(
-                update(shares).where(*self._key(collection, target)).values(writable=writable)
+                update(shares).where(*self._key(collection, target)).values(access=access)
             ).rowcount
             if not changed:
                 connection.execute(
@@ -107,11 +117,11 @@ class Shares:
                         owner=owner,
                         target_kind=target.kind,
                         target_name=target.name,
-                        writable=writable,
+                        access=access,
                         created_at=int(time.time()),
                     )
                 )
-        return Share(collection, owner, target, writable)
+        return Share(collection, owner, target, access)
 
     def remove(self, collection: str, target: Target) -> None:
         collection = normalise_collection(collection)
@@ -134,7 +144,7 @@ class Shares:
                     row.collection,
                     row.owner,
                     Target(row.target_kind, row.target_name),
-                    row.writable,
+                    row.access,
                 )
                 for row in connection.execute(query)
             ]
@@ -150,7 +160,7 @@ class Shares:
             )
         if ORGANISATION_GROUP in groups:
             reaches.append(shares.c.target_kind == "org")
-        query = select(shares.c.collection, shares.c.owner, shares.c.writable).where(
+        query = select(shares.c.collection, shares.c.owner, shares.c.access).where(
             or_(*reaches), shares.c.owner != user
         )
         if collection is not None:
@@ -159,8 +169,9 @@ class Shares:
         with self._db.reader() as connection:
             for row in connection.execute(query):
                 known = strongest.get(row.collection)
-                if known is None or (row.writable and not known.writable):
-                    strongest[row.collection] = Received(row.collection, row.owner, row.writable)
+                rank = ACCESS_LEVELS.index(row.access)
+                if known is None or rank > ACCESS_LEVELS.index(known.access):
+                    strongest[row.collection] = Received(row.collection, row.owner, row.access)
         return sorted(strongest.values(), key=lambda received: received.collection)
 
     def _check_target(self, owner: str, target: Target) -> None:

@@ -13,7 +13,13 @@ from typing import Any
 
 from radicale import config, sharing
 
-from plugins.sharing.shares import SHARE_SEPARATOR, Received, Shares, Target
+from plugins.sharing.shares import (
+    RADICALE_PERMISSIONS,
+    SHARE_SEPARATOR,
+    Received,
+    Shares,
+    Target,
+)
 
 
 def _split_user(user_with_groups: str) -> tuple[str, set[str]]:
@@ -121,7 +127,7 @@ def _row(received: Received, recipient: str) -> dict:
         received.collection,
         received.owner,
         recipient,
-        received.writable,
+        received.access,
     )
 
 
@@ -129,21 +135,21 @@ def _owned_row(share) -> dict:
     target: Target = share.target
     if target.kind == "user":
         user = target.name
-        path = Received(share.collection, share.owner, share.writable).mapped_path(user)
+        path = Received(share.collection, share.owner, share.access).mapped_path(user)
     else:
         user = sharing.SHARING_SEPARATOR_GROUP + (target.name or "org")
-        path = Received(share.collection, share.owner, share.writable).mapped_path("{user}")
-    return _base_row(path, share.collection, share.owner, user, share.writable)
+        path = Received(share.collection, share.owner, share.access).mapped_path("{user}")
+    return _base_row(path, share.collection, share.owner, user, share.access)
 
 
-def _base_row(path: str, mapped: str, owner: str, user: str, writable: bool) -> dict:
+def _base_row(path: str, mapped: str, owner: str, user: str, access: str) -> dict:
     return {
         "ShareType": "map",
         "PathOrToken": path,
         "PathMapped": mapped,
         "Owner": owner,
         "User": user,
-        "Permissions": "rw" if writable else "r",
+        "Permissions": RADICALE_PERMISSIONS[access],
         "EnabledByOwner": True,
         "EnabledByUser": True,
         "HiddenByOwner": False,
