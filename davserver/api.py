@@ -52,7 +52,7 @@ class Request:
     environ: dict
     method: str
     path: str
-    user: User
+    user: User | None  # None only on public routes
     params: dict[str, str]
 
     def query(self) -> dict[str, str]:
@@ -102,12 +102,16 @@ class Api:
         self._authenticator = authenticator
         self._directory = directory
         self._realm = realm
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
 
-    def route(self, method: str, pattern: str, handler: Handler) -> None:
-        """``pattern`` like ``/api/shares/{id}``; each ``{name}`` matches one path segment."""
+    def route(self, method: str, pattern: str, handler: Handler, public: bool = False) -> None:
+        """``pattern`` like ``/api/shares/{id}``; each ``{name}`` matches one path segment.
+
+        A ``public`` route is answered without login (links in emails); it must
+        check its own secret from the path.
+        """
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
-        self._routes.append((method, re.compile(f"^{regex}$"), handler))
+        self._routes.append((method, re.compile(f"^{regex}$"), handler, public))
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         response = self._respond(environ)
@@ -118,24 +122,30 @@ class Api:
         return [response.body]
 
     def _respond(self, environ: dict) -> Response:
-        user = self._user(environ)
-        if user is None:
-            response = error_response(401, "authentication required")
-            response.headers["WWW-Authenticate"] = f'Basic realm="{self._realm}", charset="UTF-8"'
-            return response
         path = environ.get("PATH_INFO", "")
         method = environ["REQUEST_METHOD"]
         allowed = False
-        for route_method, regex, handler in self._routes:
+        for route_method, regex, handler, public in self._routes:
             match = regex.match(path)
             if match is None:
                 continue
             allowed = True
-            if route_method == method:
-                return self._call(handler, Request(environ, method, path, user, match.groupdict()))
+            if route_method != method:
+                continue
+            user = None if public else self._user(environ)
+            if user is None and not public:
+                return self._challenge()
+            return self._call(handler, Request(environ, method, path, user, match.groupdict()))
+        if self._user(environ) is None:
+            return self._challenge()
         if allowed:
             return error_response(405, f"{method} is not allowed on {path}")
         return error_response(404, f"no such route: {path}")
+
+    def _challenge(self) -> Response:
+        response = error_response(401, "authentication required")
+        response.headers["WWW-Authenticate"] = f'Basic realm="{self._realm}", charset="UTF-8"'
+        return response
 
     @staticmethod
     def _call(handler: Handler, request: Request) -> Response:

@@ -1,4 +1,4 @@
-"""The WSGI application: Radicale's DAV tree with Murmeli's ``/api/`` routes beside it.
+"""The WSGI application: Radicale's DAV tree with Murmeli's own mounts (``/api/``…) beside it.
 
 Around both: one access-log line per request, the body-size limit (413 with a
 reason before anything is read), XML bodies with DTDs refused (400, where
@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable
 
 from radicale import Application as RadicaleApplication
 
-from davserver.api import Api, basic_credentials
+from davserver.api import basic_credentials
 
+WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 access_log = logging.getLogger("murmeli.access")
 _XML_METHODS = frozenset({"PROPFIND", "PROPPATCH", "REPORT", "MKCOL", "MKCALENDAR"})
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -47,10 +48,15 @@ class _LastWarning(logging.Filter):
 
 class Application:
     def __init__(
-        self, dav: RadicaleApplication, api: Api, max_body_size: int, log_requests: bool
+        self,
+        dav: RadicaleApplication,
+        mounts: dict[str, WsgiApp],
+        max_body_size: int,
+        log_requests: bool,
     ) -> None:
+        """``mounts`` maps a path prefix (``/api/``) to the WSGI application serving it."""
         self._dav = dav
-        self._api = api
+        self._mounts = tuple(mounts.items())
         self._max_body_size = max_body_size
         self._log_requests = log_requests
         self._last_warning = _LastWarning()
@@ -88,8 +94,10 @@ class Application:
                 "413 Payload Too Large",
                 f"request body of {length} bytes exceeds the limit of {self._max_body_size} bytes",
             )
-        if environ.get("PATH_INFO", "").startswith("/api/"):
-            return self._api(environ, start_response)
+        path = environ.get("PATH_INFO", "")
+        for prefix, mounted in self._mounts:
+            if path.startswith(prefix):
+                return mounted(environ, start_response)
         if environ.get("REQUEST_METHOD") in _XML_METHODS and length:
             body = environ["wsgi.input"].read(length)
             if _DTD.search(body):

@@ -21,7 +21,7 @@ def build_application(services: Services) -> Application:
     server = services.settings.server
     return Application(
         RadicaleApplication(services.radicale_configuration),
-        api,
+        {"/api/": api},
         max_body_size=server.max_body_size,
         log_requests=server.access_log,
     )
