@@ -213,7 +213,7 @@ def _first_start(times: list[str]) -> dt.datetime:
     return dt.datetime.strptime(value, pattern).replace(tzinfo=dt.UTC)
 
 
-def make_event(rng: random.Random, anchor: dt.datetime, uid: str) -> bytes:
+def make_event(rng: random.Random, anchor: dt.datetime, uid: str, recurring: float = 0.2) -> bytes:
     kind = rng.choices(("utc", "berlin", "allday"), weights=(45, 35, 20))[0]
     times, stamp = _event_times(rng, anchor, kind)
     organiser, organiser_mail = _person(rng)
@@ -236,7 +236,7 @@ def make_event(rng: random.Random, anchor: dt.datetime, uid: str) -> bytes:
         "TRANSP:OPAQUE",
         *times,
     ]
-    if rng.random() < 0.2:
+    if rng.random() < recurring:
         body += _recurrence(rng, times, stamp)
     if rng.random() < 0.5:
         body += ["BEGIN:VALARM", "ACTION:DISPLAY", "DESCRIPTION:Reminder", "TRIGGER:-PT15M"]
@@ -308,6 +308,20 @@ def executable(name: str) -> str:
     if not found:
         raise BenchError(f"{name} not found next to {sys.executable}; is it installed?")
     return found
+
+
+def run_murmeli(data: Path, *args: str, stdin: str | None = None) -> str:
+    """A ``murmeli`` CLI command on the data folder ``data``; its stdout."""
+    done = subprocess.run(
+        [executable("murmeli"), *args, "--data", str(data)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, MURMELI_CONFIG=""),
+    )
+    if done.returncode != 0:
+        raise BenchError(f"murmeli {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
 
 
 def version(package: str) -> str:
@@ -458,24 +472,13 @@ class Murmeli(Server):
 
     def load(self, data: Dataset) -> None:
         radicale_layout(self.root / "data" / "collections", data)
-        self._murmeli("user", "add", USER, "--password-stdin", stdin=PASSWORD + "\n")
-        created = self._murmeli("user", "app-password", "add", USER, "--label", "bench")
+        data_folder = self.root / "data"
+        run_murmeli(data_folder, "user", "add", USER, "--password-stdin", stdin=PASSWORD + "\n")
+        created = run_murmeli(data_folder, "user", "app-password", "add", USER, "--label", "bench")
         self.credentials = (USER, created.splitlines()[-1])
 
     def drop_item_cache(self) -> None:
         drop_radicale_item_cache(self.root / "data" / "collections")
-
-    def _murmeli(self, *args: str, stdin: str | None = None) -> str:
-        done = subprocess.run(
-            [executable("murmeli"), *args, "--data", str(self.root / "data")],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=dict(os.environ, MURMELI_CONFIG=""),
-        )
-        if done.returncode != 0:
-            raise BenchError(f"murmeli {' '.join(args)} failed: {done.stderr.strip()}")
-        return done.stdout
 
     def command(self) -> list[str]:
         listen, data = f"127.0.0.1:{self.port}", str(self.root / "data")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from radicale import config, storage
 
 from davserver.accounts.directory import AccountError
@@ -11,6 +13,7 @@ KINDS = {"VCALENDAR": "calendar", "VADDRESSBOOK": "addressbook"}
 
 class Collections:
     def __init__(self, configuration: config.Configuration) -> None:
+        self._configuration = configuration
         self._storage = storage.load(configuration)
 
     def kind(self, path: str) -> str | None:
@@ -20,6 +23,26 @@ class Collections:
         if not isinstance(found, storage.BaseCollection):
             return None
         return KINDS.get(found.tag or "")
+
+    def calendars_of(self, user: str) -> list[str]:
+        """Paths of the user's own calendars that hold events (not task-only lists)."""
+        with self._storage.acquire_lock("r"):
+            found = list(self._storage.discover(f"/{user}/", depth="1"))
+        paths = []
+        for collection in found:
+            if not isinstance(collection, storage.BaseCollection) or collection.tag != "VCALENDAR":
+                continue
+            components = collection.get_meta("C:supported-calendar-component-set")
+            if components and "VEVENT" not in components.split(","):
+                continue
+            paths.append("/" + collection.path.strip("/") + "/")
+        return sorted(paths)
+
+    def folder(self, path: str) -> Path:
+        """Where Radicale's multifilesystem keeps the collection: read-only use, no lock needed
+        (Radicale replaces item files atomically)."""
+        root = Path(self._configuration.get("storage", "filesystem_folder"))
+        return root / "collection-root" / path.strip("/")
 
     def require(self, path: str) -> str:
         kind = self.kind(path)

@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from davserver.accounts.secrets import hash_secret
@@ -130,6 +130,18 @@ class Directory:
             return self.get(name)
         except AccountError:
             return None
+
+    def find_by_address(self, address: str) -> User | None:
+        """A user by name or email (``mailto:`` prefix and case ignored for emails)."""
+        address = address.removeprefix("mailto:").removeprefix("MAILTO:")
+        if "@" in address:
+            with self._db.reader() as connection:
+                name = connection.execute(
+                    select(users.c.name).where(func.lower(users.c.email) == address.lower())
+                ).scalar()
+            if name is not None:
+                return self.get(name)
+        return self.find(address)
 
     def list(self) -> list[User]:
         with self._db.reader() as connection:

@@ -1,0 +1,107 @@
+"""The availability answer: everyone's busy time in the window and the nearest common free slot.
+
+The organiser counts as an attendee: a meeting needs them free too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import icalendar
+
+from davserver.accounts.directory import User
+from davserver.collections import Collections
+from plugins.availability.busy import Period, merge
+from plugins.availability.freebusy import vfreebusy
+from plugins.availability.index import BusyIndex
+from plugins.availability.query import Query
+from plugins.availability.slots import find_slots
+from plugins.availability.visibility import Unknown, Visibility
+
+
+@dataclass(frozen=True)
+class Answer:
+    query: Query
+    organiser: User
+    best: datetime | None
+    alternatives: list[datetime]
+    busy: dict[str, list[Period]]
+    unknown: list[Unknown]
+
+    def as_json(self) -> dict:
+        def local(moment: datetime) -> str:
+            return moment.astimezone(self.query.zone).isoformat()
+
+        return {
+            "organiser": self.organiser.name,
+            "timezone": self.query.zone.key,
+            "desired": local(self.query.desired),
+            "duration_minutes": int(self.query.duration.total_seconds() // 60),
+            "window": {"start": local(self.query.window_start), "end": local(self.query.window_end)},
+            "best": local(self.best) if self.best else None,
+            "alternatives": [local(start) for start in self.alternatives],
+            "busy": {
+                name: [
+                    {"start": local(p.start), "end": local(p.end), "type": p.kind}
+                    for p in periods
+                ]
+                for name, periods in self.busy.items()
+            },
+            "unknown": [{"attendee": u.attendee, "reason": u.reason} for u in self.unknown],
+        }
+
+    def as_icalendar(self) -> bytes:
+        """One VFREEBUSY per attendee with known availability (RFC 5545 §3.6.4)."""
+        calendar = icalendar.Calendar()
+        calendar.add("prodid", "-//Murmeli//availability//EN")
+        calendar.add("version", "2.0")
+        calendar.add("method", "REPLY")
+        organiser = f"mailto:{self.organiser.email}" if self.organiser.email else None
+        for name, periods in self.busy.items():
+            single = vfreebusy(name, organiser, self.query.window_start, self.query.window_end, periods)
+            for component in single.walk("VFREEBUSY"):
+                calendar.add_component(component)
+        return calendar.to_ical()
+
+
+class Availability:
+    def __init__(self, visibility: Visibility, collections: Collections, index: BusyIndex) -> None:
+        self._visibility = visibility
+        self._collections = collections
+        self._index = index
+
+    def lookup(self, organiser: User, query: Query) -> Answer:
+        busy: dict[str, list[Period]] = {}
+        unknown: list[Unknown] = []
+        for attendee in (organiser.name, *query.attendees):
+            resolved = self._visibility.resolve(organiser, attendee)
+            if isinstance(resolved, Unknown):
+                unknown.append(resolved)
+            elif resolved.user.name not in busy:
+                busy[resolved.user.name] = self._busy_of(resolved.user, resolved.calendars, query)
+        everyone = merge(period for periods in busy.values() for period in periods)
+        slots = find_slots(
+            everyone,
+            query.desired,
+            query.duration,
+            query.window_start,
+            query.window_end,
+            query.working_hours,
+            count=query.alternatives + 1,
+        )
+        return Answer(query, organiser, slots[0] if slots else None, slots[1:], busy, unknown)
+
+    def _busy_of(self, user: User, calendars: tuple[str, ...], query: Query) -> list[Period]:
+        addresses = frozenset({f"mailto:{user.email.lower()}"} if user.email else set())
+        return merge(
+            period
+            for calendar in calendars
+            for period in self._index.periods(
+                self._collections.folder(calendar),
+                query.window_start,
+                query.window_end,
+                query.zone,
+                addresses,
+            )
+        )
