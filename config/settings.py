@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.schema import section
-from davserver.settings import AccountsSettings, DatabaseSettings, ServerSettings
+from davserver.settings import AccountsSettings, DatabaseSettings, ServerSettings, SmtpSettings
+from plugins.availability.settings import AvailabilitySettings
+from plugins.reminders.settings import RemindersSettings
 
 
 @dataclass(frozen=True)
@@ -13,3 +15,6 @@ class Settings:
     server: ServerSettings = section(ServerSettings)
     database: DatabaseSettings = section(DatabaseSettings)
     accounts: AccountsSettings = section(AccountsSettings)
+    availability: AvailabilitySettings = section(AvailabilitySettings)
+    smtp: SmtpSettings = section(SmtpSettings)
+    reminders: RemindersSettings = section(RemindersSettings)

@@ -13,12 +13,20 @@ import sys
 
 import config.commands
 import davserver.commands
+import plugins.availability.commands
+import plugins.publish.commands
 import plugins.sharing.commands
 from config.loader import ConfigError
 from davserver.accounts.directory import AccountError
 from davserver.command_line import common_options
 
-COMMAND_MODULES = (config.commands, davserver.commands, plugins.sharing.commands)
+COMMAND_MODULES = (
+    config.commands,
+    davserver.commands,
+    plugins.sharing.commands,
+    plugins.availability.commands,
+    plugins.publish.commands,
+)
 
 
 def parser() -> argparse.ArgumentParser:

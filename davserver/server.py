@@ -16,6 +16,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from davserver.services import Services
 from davserver.wsgi import build_application
+from plugins.reminders import scheduler as reminders
 
 logger = logging.getLogger("murmeli.server")
 
@@ -50,7 +51,10 @@ def serve(services: Services) -> None:
         logger.warning("no users yet: add one with `murmeli user add NAME` (see README.md)")
     worker = threading.Thread(target=server.serve, name="murmeli-http", daemon=True)
     worker.start()
+    reminder_worker = reminders.start(services, scheme, host, port)
     stop.wait()
+    if reminder_worker is not None:
+        reminder_worker.stop()
     logger.info("stopping: finishing requests in flight")
     server.stop()
     worker.join(timeout=15)

@@ -18,7 +18,12 @@ from davserver.accounts.directory import ORGANISATION_GROUP, Directory
 from davserver.accounts.radicale_auth import Auth
 from davserver.collections import Collections
 from davserver.database import Database, default_url, open_database
+from davserver.mail import Mailer
 from davserver.radicale_config import radicale_configuration
+from plugins.availability.index import BusyIndex
+from plugins.availability.lookup import Availability
+from plugins.availability.visibility import Visibility
+from plugins.publish.links import PublishedCalendars
 from plugins.sharing.shares import Shares
 from plugins.sharing.store import Sharing
 
@@ -59,6 +64,19 @@ class Services:
     @cached_property
     def collections(self) -> Collections:
         return Collections(self.radicale_configuration)
+
+    @cached_property
+    def availability(self) -> Availability:
+        visibility = Visibility(self.directory, self.shares, self.collections)
+        return Availability(visibility, self.collections, BusyIndex())
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        return Mailer(self.settings.smtp)
+
+    @cached_property
+    def published_calendars(self) -> PublishedCalendars:
+        return PublishedCalendars(self.database, self.collections)
 
     def warm_up(self) -> None:
         """Run each per-request query once: the first client must not pay SQLAlchemy's

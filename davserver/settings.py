@@ -62,3 +62,33 @@ class AccountsSettings:
     addressbook_name: str = option(
         "Contacts", text, "display name of each user's first address book"
     )
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The outgoing mail server, shared by every feature that sends mail."""
+
+    host: str | None = option(None, optional(text), "SMTP server; unset: Murmeli sends no mail")
+    port: int = option(587, integer(1, 65535), "SMTP port (587 for starttls, 465 for tls)")
+    security: str = option(
+        "starttls",
+        choice("starttls", "tls", "none"),
+        "starttls, tls (implicit TLS) or none (plain text, for a local relay only)",
+    )
+    username: str | None = option(None, optional(text), "login at the SMTP server, if it asks")
+    password_file: Path | None = option(
+        None, optional(path), "file holding the SMTP password (keeps the secret out of this file)"
+    )
+    from_address: str | None = option(
+        None, optional(text), "sender address of Murmeli's mail (required with host)"
+    )
+    timeout: int = option(30, integer(1, 600), "seconds before an SMTP exchange is given up")
+    ca_file: Path | None = option(
+        None, optional(path), "PEM certificates to trust instead of the system's (private CAs)"
+    )
+
+    def __post_init__(self) -> None:
+        if self.host and not self.from_address:
+            raise ValueError("from_address is required when host is set")
+        if (self.username is None) != (self.password_file is None):
+            raise ValueError("username and password_file must be given together")

@@ -62,3 +62,50 @@ shares = Table(
     Column("created_at", Integer, nullable=False),
     UniqueConstraint("collection", "target_kind", "target_name"),
 )
+
+# One public .ics link per calendar (plugins/publish). No foreign key on the
+# owner: removing a user must not fail on a link; the feed joins ``users`` instead.
+published_calendars = Table(
+    "published_calendars",
+    metadata,
+    Column("collection", String(512), primary_key=True),
+    Column("owner", String(64), nullable=False, index=True),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("mode", String(16), nullable=False),
+    Column("created_at", Integer, nullable=False),
+)
+
+# Reminders (plugins/reminders). Keys are SHA-256 hex digests of the firing or
+# alarm identity; stop tokens are kept only as digests.
+reminder_scans = Table(
+    "reminder_scans",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("scanned_to", Integer, nullable=False),
+)
+
+reminders_sent = Table(
+    "reminders_sent",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("fire_at", Integer, nullable=False, index=True),
+)
+
+reminder_stop_links = Table(
+    "reminder_stop_links",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("alarm_key", String(64), nullable=False, index=True),
+    Column("summary", String(500), nullable=False),
+    Column("created_at", Integer, nullable=False, index=True),
+)
+
+reminders_stopped = Table(
+    "reminders_stopped",
+    metadata,
+    Column("alarm_key", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("stopped_at", Integer, nullable=False),
+)

@@ -8,10 +8,20 @@ from davserver import account_routes, profile
 from davserver.api import Api
 from davserver.application import Application
 from davserver.services import Services
+from plugins.availability import routes as availability_routes
+from plugins.publish import routes as publish_routes
+from plugins.reminders import routes as reminder_routes
 from plugins.sharing import routes as sharing_routes
 
 # Each feature adds its routes here; the DAV tree stays Radicale's.
-ROUTE_MODULES = (account_routes, profile, sharing_routes)
+ROUTE_MODULES = (
+    account_routes,
+    profile,
+    sharing_routes,
+    availability_routes,
+    publish_routes,
+    reminder_routes,
+)
 
 
 def build_application(services: Services) -> Application:
@@ -21,7 +31,7 @@ def build_application(services: Services) -> Application:
     server = services.settings.server
     return Application(
         RadicaleApplication(services.radicale_configuration),
-        {"/api/": api},
+        {"/api/": api, "/.token/": publish_routes.feed_application(services)},
         max_body_size=server.max_body_size,
         log_requests=server.access_log,
     )

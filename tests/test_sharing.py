@@ -218,9 +218,7 @@ def test_freebusy_share_shows_times_but_no_details(server, alice):
     share(server, f"/{alice[0]}/calendar/", bob[0], "--freebusy")
     mapped = f"{server.url}/{bob[0]}/{alice[0]}~calendar/"
 
-    busy = requests.request(
-        "REPORT", mapped, data=FREEBUSY_QUERY, auth=bob, headers={"Depth": "1"}
-    )
+    busy = requests.request("REPORT", mapped, data=FREEBUSY_QUERY, auth=bob, headers={"Depth": "1"})
     assert busy.status_code == 200, busy.text
     assert "FREEBUSY" in busy.text and "20270301T100000Z" in busy.text
     assert "Board meeting" not in busy.text

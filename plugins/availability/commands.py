@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+
 from davserver.command_line import load_services, print_table
 from plugins.availability.lookup import Answer
 from plugins.availability.query import build_query
@@ -54,6 +55,7 @@ def _print_answer(answer: Answer) -> None:
         print(f"  or: {alternative}")
     rows = [("ATTENDEE", "FROM", "TO", "TYPE")]
     for name, periods in shown["busy"].items():
-        rows += [(name, p["start"], p["end"], p["type"]) for p in periods] or [(name, "-", "-", "free")]
+        busy = [(name, p["start"], p["end"], p["type"]) for p in periods]
+        rows += busy or [(name, "-", "-", "free")]
     rows += [(u["attendee"], "-", "-", f"unknown: {u['reason']}") for u in shown["unknown"]]
     print_table(rows)

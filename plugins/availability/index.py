@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from plugins.availability.busy import Period, busy_periods
 _DATE = re.compile(rb"^(?:DTSTART|DTEND|RECURRENCE-ID)[;:][^\r\n]*?(\d{8})", re.MULTILINE)
 _REPEATS = re.compile(rb"^(?:RRULE|RDATE|DURATION)[;:]", re.MULTILINE)
 _MARGIN = timedelta(days=2)
+_MAX_BUCKETS = 512  # calendar x month x zone entries kept; the least recently used go first
 
 
 def month_bucket(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -60,7 +62,7 @@ class _Bucket:
 
 class BusyIndex:
     def __init__(self) -> None:
-        self._buckets: dict[tuple, _Bucket] = {}
+        self._buckets: OrderedDict[tuple, _Bucket] = OrderedDict()
         self._lock = threading.Lock()
 
     def periods(
@@ -76,6 +78,9 @@ class BusyIndex:
         key = (str(folder), bucket_start, bucket_end, zone.key, owner_addresses)
         with self._lock:
             bucket = self._buckets.setdefault(key, _Bucket())
+            self._buckets.move_to_end(key)
+            while len(self._buckets) > _MAX_BUCKETS:
+                self._buckets.popitem(last=False)
         try:
             signature = folder.stat().st_mtime_ns
         except FileNotFoundError:

@@ -28,6 +28,7 @@ class Answer:
     alternatives: list[datetime]
     busy: dict[str, list[Period]]
     unknown: list[Unknown]
+    addresses: dict[str, str]  # user name -> calendar user address (mailto:, else the name)
 
     def as_json(self) -> dict:
         def local(moment: datetime) -> str:
@@ -38,13 +39,15 @@ class Answer:
             "timezone": self.query.zone.key,
             "desired": local(self.query.desired),
             "duration_minutes": int(self.query.duration.total_seconds() // 60),
-            "window": {"start": local(self.query.window_start), "end": local(self.query.window_end)},
+            "window": {
+                "start": local(self.query.window_start),
+                "end": local(self.query.window_end),
+            },
             "best": local(self.best) if self.best else None,
             "alternatives": [local(start) for start in self.alternatives],
             "busy": {
                 name: [
-                    {"start": local(p.start), "end": local(p.end), "type": p.kind}
-                    for p in periods
+                    {"start": local(p.start), "end": local(p.end), "type": p.kind} for p in periods
                 ]
                 for name, periods in self.busy.items()
             },
@@ -59,7 +62,8 @@ class Answer:
         calendar.add("method", "REPLY")
         organiser = f"mailto:{self.organiser.email}" if self.organiser.email else None
         for name, periods in self.busy.items():
-            single = vfreebusy(name, organiser, self.query.window_start, self.query.window_end, periods)
+            start, end = self.query.window_start, self.query.window_end
+            single = vfreebusy(self.addresses[name], organiser, start, end, periods)
             for component in single.walk("VFREEBUSY"):
                 calendar.add_component(component)
         return calendar.to_ical()
@@ -74,12 +78,15 @@ class Availability:
     def lookup(self, organiser: User, query: Query) -> Answer:
         busy: dict[str, list[Period]] = {}
         unknown: list[Unknown] = []
+        addresses: dict[str, str] = {}
         for attendee in (organiser.name, *query.attendees):
             resolved = self._visibility.resolve(organiser, attendee)
             if isinstance(resolved, Unknown):
                 unknown.append(resolved)
             elif resolved.user.name not in busy:
-                busy[resolved.user.name] = self._busy_of(resolved.user, resolved.calendars, query)
+                user = resolved.user
+                busy[user.name] = self._busy_of(user, resolved.calendars, query)
+                addresses[user.name] = f"mailto:{user.email}" if user.email else user.name
         everyone = merge(period for periods in busy.values() for period in periods)
         slots = find_slots(
             everyone,
@@ -90,7 +97,8 @@ class Availability:
             query.working_hours,
             count=query.alternatives + 1,
         )
-        return Answer(query, organiser, slots[0] if slots else None, slots[1:], busy, unknown)
+        best, alternatives = (slots[0], slots[1:]) if slots else (None, [])
+        return Answer(query, organiser, best, alternatives, busy, unknown, addresses)
 
     def _busy_of(self, user: User, calendars: tuple[str, ...], query: Query) -> list[Period]:
         addresses = frozenset({f"mailto:{user.email.lower()}"} if user.email else set())

@@ -13,7 +13,7 @@ def zone(value: Any) -> str:
     try:
         ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"expected an IANA time zone such as Europe/Zurich, got {value!r}") from None
+        raise ValueError(f"expected an IANA zone such as Europe/Zurich, got {value!r}") from None
     return str(value)
 
 

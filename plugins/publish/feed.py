@@ -1,0 +1,225 @@
+"""The served VCALENDAR of a published calendar, built from its items' iCalendar text.
+
+Pure functions over text, so they are fast (no full iCalendar parse of
+thousands of items) and testable without a server. The feed promises:
+
+* the calendar's name (``NAME``, RFC 7986, and ``X-WR-CALNAME`` for older apps),
+  a refresh hint (``REFRESH-INTERVAL``, ``X-PUBLISHED-TTL``) and exactly the
+  VTIMEZONEs its components refer to, once each;
+* in busy-only mode, events reduced to their times: only the properties on
+  ``BUSY_PROPERTIES`` survive (an allow-list, so unknown and ``X-`` properties
+  cannot leak), ``SUMMARY`` becomes "Busy", alarms go, and to-dos and journals
+  are left out;
+* events whose ``CLASS`` is anything but PUBLIC are reduced the same way even in
+  full mode (RFC 5545 3.8.1.3: unknown classes are treated as PRIVATE).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+CRLF = "\r\n"
+PRODID = "-//Murmeli//Public calendar//EN"
+REFRESH = "PT1H"
+BUSY_SUMMARY = "Busy"
+# What a busy time needs: when, how it repeats, and what replaces what.
+BUSY_PROPERTIES = frozenset(
+    {
+        "UID",
+        "DTSTAMP",
+        "DTSTART",
+        "DTEND",
+        "DURATION",
+        "RRULE",
+        "RDATE",
+        "EXDATE",
+        "EXRULE",
+        "RECURRENCE-ID",
+        "SEQUENCE",
+        "STATUS",
+        "TRANSP",
+        "CREATED",
+        "LAST-MODIFIED",
+    }
+)
+_TZID = re.compile(r';TZID=(?:"([^"]*)"|([^;:]*))', re.IGNORECASE)
+
+
+@dataclass
+class Component:
+    """One top-level component of an item: its name and its unfolded content lines."""
+
+    name: str
+    lines: list[str] = field(default_factory=list)
+
+    def first_value(self, property_name: str) -> str | None:
+        for line in self.lines:
+            name, value = split_line(line)
+            if name == property_name:
+                return value
+        return None
+
+
+def unfold(text: str) -> list[str]:
+    """Logical content lines (RFC 5545 3.1); only CRLF/LF end a line, never U+2028 & co."""
+    lines: list[str] = []
+    for physical in text.replace("\r\n", "\n").split("\n"):
+        if physical[:1] in (" ", "\t") and lines:
+            lines[-1] += physical[1:]
+        elif physical:
+            lines.append(physical)
+    return lines
+
+
+def fold(line: str) -> str:
+    """Splits a content line into 75-octet pieces without cutting a UTF-8 character."""
+    if len(line) <= 75 and line.isascii():
+        return line
+    pieces, current, size, limit = [], [], 0, 75
+    for char in line:
+        width = len(char.encode())
+        if size + width > limit:
+            pieces.append("".join(current))
+            current, size, limit = [], 0, 74
+        current.append(char)
+        size += width
+    pieces.append("".join(current))
+    return (CRLF + " ").join(pieces)
+
+
+def split_line(line: str) -> tuple[str, str]:
+    """Upper-cased property name and the value."""
+    name, _, value = split_parameters(line)
+    return name, value
+
+
+def split_parameters(line: str) -> tuple[str, str, str]:
+    """Name, parameters (with their leading ``;``) and value: the value starts after the
+    first colon outside a quoted parameter value."""
+    colon = line.find(":")
+    if colon == -1:
+        colon = len(line)
+    elif '"' in line[:colon]:
+        quoted = False
+        for index, char in enumerate(line):
+            if char == '"':
+                quoted = not quoted
+            elif char == ":" and not quoted:
+                colon = index
+                break
+    head = line[:colon]
+    semicolon = head.find(";")
+    if semicolon == -1:
+        return head.upper(), "", line[colon + 1 :]
+    return head[:semicolon].upper(), head[semicolon:], line[colon + 1 :]
+
+
+def components(text: str) -> list[Component]:
+    """The components directly inside the item's VCALENDAR, nested ones kept in their lines."""
+    found: list[Component] = []
+    depth = 0
+    for line in unfold(text):
+        name, value = split_line(line)
+        if name == "BEGIN":
+            depth += 1
+            if depth == 2:
+                found.append(Component(value.upper()))
+        if depth >= 2:
+            found[-1].lines.append(line)
+        if name == "END":
+            depth -= 1
+    return found
+
+
+def is_private(component: Component) -> bool:
+    klass = component.first_value("CLASS")
+    return klass is not None and klass.strip().upper() != "PUBLIC"
+
+
+def busy_only(component: Component) -> Component:
+    """The event reduced to its times; nested components (alarms) dropped."""
+    kept = [f"BEGIN:{component.name}"]
+    depth = 0
+    for line in component.lines[1:-1]:
+        name, _ = split_line(line)
+        if name == "BEGIN":
+            depth += 1
+        elif name == "END":
+            depth -= 1
+        elif depth == 0 and name in BUSY_PROPERTIES:
+            kept.append(line)
+            if name == "UID":
+                kept.append(f"SUMMARY:{BUSY_SUMMARY}")
+    kept.append(f"END:{component.name}")
+    return Component(component.name, kept)
+
+
+def published_component(component: Component, only_busy: bool) -> Component | None:
+    """What a subscriber may see of one component, or None when it is left out."""
+    reduce = only_busy or is_private(component)
+    if not reduce:
+        return component
+    if component.name != "VEVENT":
+        return None
+    return busy_only(component)
+
+
+def timezone_ids(component: Component) -> set[str]:
+    found = set()
+    for line in component.lines:
+        parameters = split_parameters(line)[1]
+        if parameters:
+            for match in _TZID.finditer(parameters):
+                found.add(match[1] if match[1] is not None else match[2])
+    return found
+
+
+def escape_text(value: str) -> str:
+    """RFC 5545 3.3.11 TEXT escaping."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def render(items: Iterable[str], name: str, only_busy: bool, description: str | None = None) -> str:
+    """The whole feed: header, the VTIMEZONEs in use, then each published component."""
+    timezones: dict[str, Component] = {}
+    published: list[Component] = []
+    for text in items:
+        for component in components(text):
+            if component.name == "VTIMEZONE":
+                tzid = component.first_value("TZID")
+                if tzid is not None:
+                    timezones.setdefault(tzid, component)
+                continue
+            shown = published_component(component, only_busy)
+            if shown is not None:
+                published.append(shown)
+    used: set[str] = set()
+    for component in published:
+        used |= timezone_ids(component)
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODID}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"NAME:{escape_text(name)}",
+        f"X-WR-CALNAME:{escape_text(name)}",
+    ]
+    if description and not only_busy:
+        lines += [f"DESCRIPTION:{escape_text(description)}"]
+        lines += [f"X-WR-CALDESC:{escape_text(description)}"]
+    lines += [f"REFRESH-INTERVAL;VALUE=DURATION:{REFRESH}", f"X-PUBLISHED-TTL:{REFRESH}"]
+    for tzid in sorted(used & timezones.keys()):
+        lines += timezones[tzid].lines
+    for component in published:
+        lines += component.lines
+    lines.append("END:VCALENDAR")
+    return CRLF.join(fold(line) for line in lines) + CRLF

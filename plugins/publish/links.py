@@ -1,0 +1,181 @@
+"""The published-calendar records: one secret link per calendar, its mode, its owner.
+
+The token is kept as issued, not as a digest: a public link is an address the
+owner pastes into other services and must be able to see again (as hosted
+suites show it), and whoever reads the database in the default set-up can read
+the calendar files beside it anyway. Turning a link off deletes its row, so the
+next request for it finds nothing: 404 at once.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from radicale.sharing import TOKEN_PATTERN_V1
+from sqlalchemy import delete, insert, select, update
+
+from davserver.accounts.directory import AccountError
+from davserver.collections import Collections
+from davserver.database import Database
+from davserver.settings import ServerSettings
+from davserver.tables import published_calendars, users
+from plugins.sharing.shares import collection_owner, normalise_collection
+
+MODES = ("full", "busy-only")
+TOKEN_PREFIX = "/.token/"
+_TOKEN = re.compile(TOKEN_PATTERN_V1)
+
+
+def new_token() -> str:
+    """Radicale's v1 token form: ``v1/`` and 44 url-safe characters, here 264 random bits."""
+    return "v1/" + secrets.token_urlsafe(33)
+
+
+def is_token(text: str) -> bool:
+    return _TOKEN.fullmatch(text) is not None
+
+
+def base_url(server: ServerSettings, environ: dict | None = None) -> str:
+    """Where subscribers reach this server: ``server.base_url``, else the address the
+    request came to, else the address the server listens on."""
+    if server.base_url:
+        return server.base_url.rstrip("/")
+    scheme = "https" if server.tls.certificate else "http"
+    if environ is not None and environ.get("HTTP_HOST"):
+        return f"{environ.get('wsgi.url_scheme', scheme)}://{environ['HTTP_HOST']}"
+    return f"{scheme}://{server.listen}"
+
+
+def check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise AccountError(f"invalid mode {mode!r}: expected one of {', '.join(MODES)}")
+    return mode
+
+
+@dataclass(frozen=True)
+class Link:
+    collection: str
+    owner: str
+    token: str
+    mode: str
+    created_at: int
+
+    @property
+    def busy_only(self) -> bool:
+        return self.mode == "busy-only"
+
+    @property
+    def path(self) -> str:
+        return f"{TOKEN_PREFIX}{self.token}/"
+
+    def url(self, base_url: str) -> str:
+        return base_url.rstrip("/") + self.path
+
+    def webcal(self, base_url: str) -> str:
+        """The same link for calendar apps: ``webcal://`` makes them offer to subscribe."""
+        return urlunsplit(urlsplit(self.url(base_url))._replace(scheme="webcal"))
+
+    def as_json(self, base_url: str) -> dict:
+        return {
+            "collection": self.collection,
+            "mode": self.mode,
+            "url": self.url(base_url),
+            "webcal": self.webcal(base_url),
+            "created_at": self.created_at,
+        }
+
+
+class PublishedCalendars:
+    def __init__(self, database: Database, collections: Collections) -> None:
+        self._db = database
+        self._collections = collections
+
+    def publish(self, collection: str, mode: str) -> Link:
+        """Turns the link on, or changes its mode; the address stays the same."""
+        check_mode(mode)
+        collection = self._calendar(collection)
+        with self._db.transaction() as connection:
+            changed = connection.execute(
+                update(published_calendars)
+                .where(published_calendars.c.collection == collection)
+                .values(mode=mode)
+            ).rowcount
+            if not changed:
+                connection.execute(
+                    insert(published_calendars).values(
+                        collection=collection,
+                        owner=collection_owner(collection),
+                        token=new_token(),
+                        mode=mode,
+                        created_at=int(time.time()),
+                    )
+                )
+        return self._get(collection)
+
+    def rotate(self, collection: str) -> Link:
+        """A new address for a published calendar; the old one answers 404 from now on."""
+        collection = normalise_collection(collection)
+        with self._db.transaction() as connection:
+            changed = connection.execute(
+                update(published_calendars)
+                .where(published_calendars.c.collection == collection)
+                .values(token=new_token(), created_at=int(time.time()))
+            ).rowcount
+        if not changed:
+            raise AccountError(f"{collection} is not published")
+        return self._get(collection)
+
+    def unpublish(self, collection: str) -> None:
+        collection = normalise_collection(collection)
+        with self._db.transaction() as connection:
+            removed = connection.execute(
+                delete(published_calendars).where(published_calendars.c.collection == collection)
+            ).rowcount
+        if not removed:
+            raise AccountError(f"{collection} is not published")
+
+    def owned_by(self, owner: str | None = None) -> list[Link]:
+        query = select(published_calendars).order_by(published_calendars.c.collection)
+        if owner is not None:
+            query = query.where(published_calendars.c.owner == owner)
+        with self._db.reader() as connection:
+            return [_link(row) for row in connection.execute(query)]
+
+    def find(self, token: str) -> Link | None:
+        """The link a subscriber presents, if it is on and its owner still exists."""
+        if not is_token(token):
+            return None
+        query = (
+            select(published_calendars)
+            .join(users, users.c.name == published_calendars.c.owner)
+            .where(published_calendars.c.token == token)
+        )
+        with self._db.reader() as connection:
+            row = connection.execute(query).first()
+        if row is None or not hmac.compare_digest(row.token, token):
+            return None
+        return _link(row)
+
+    def _calendar(self, collection: str) -> str:
+        collection = normalise_collection(collection)
+        collection_owner(collection)
+        kind = self._collections.kind(collection)
+        if kind is None:
+            raise AccountError(f"no calendar at {collection}")
+        if kind != "calendar":
+            raise AccountError(f"{collection} is an address book: only calendars can be published")
+        return collection
+
+    def _get(self, collection: str) -> Link:
+        query = select(published_calendars).where(published_calendars.c.collection == collection)
+        with self._db.reader() as connection:
+            return _link(connection.execute(query).one())
+
+
+def _link(row) -> Link:
+    return Link(row.collection, row.owner, row.token, row.mode, row.created_at)

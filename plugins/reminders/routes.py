@@ -1,0 +1,71 @@
+"""The "stop reminders" link: a public page, answered without login, that stops one alarm.
+
+``GET`` only shows what would be stopped, with a button: mail scanners and
+link previews fetch links, and must not stop anything. ``POST`` stops it. The
+token in the path is the only credential; it stops one alarm of one
+occurrence and grants nothing else.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from davserver.api import Api, Request, Response
+from davserver.services import Services
+from plugins.reminders.store import ReminderStore
+
+STOP_PREFIX = "/api/reminders/stop/"
+_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+}
+
+
+def stop_path(token: str) -> str:
+    return STOP_PREFIX + token
+
+
+def _page(status: int, title: str, body: str) -> Response:
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width">'
+        f"<title>{escape(title)}</title>"
+        "<style>body{font:16px sans-serif;max-width:32em;margin:3em auto;padding:0 1em}</style>"
+        f"</head><body><h1>{escape(title)}</h1>{body}</body></html>\n"
+    )
+    return Response(status, html.encode(), "text/html; charset=utf-8", dict(_HEADERS))
+
+
+def _invalid() -> Response:
+    return _page(404, "Link not valid", "<p>This stop link is unknown or has expired.</p>")
+
+
+def register(api: Api, services: Services) -> None:
+    store = ReminderStore(services.database)
+
+    def confirm(request: Request) -> Response:
+        summary = store.stop_summary(request.params["token"])
+        if summary is None:
+            return _invalid()
+        return _page(
+            200,
+            "Stop reminders?",
+            f"<p>No more reminders will be sent for this alarm of "
+            f"<strong>{escape(summary or '(untitled event)')}</strong>.</p>"
+            '<form method="post"><button type="submit">Stop reminders</button></form>',
+        )
+
+    def stop(request: Request) -> Response:
+        summary = store.stop(request.params["token"])
+        if summary is None:
+            return _invalid()
+        return _page(
+            200,
+            "Reminders stopped",
+            f"<p>No more reminders will be sent for this alarm of "
+            f"<strong>{escape(summary or '(untitled event)')}</strong>.</p>",
+        )
+
+    api.route("GET", STOP_PREFIX + "{token}", confirm, public=True)
+    api.route("POST", STOP_PREFIX + "{token}", stop, public=True)

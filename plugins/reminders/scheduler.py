@@ -1,0 +1,164 @@
+"""The background worker of ``murmeli serve`` that delivers due reminders.
+
+Every ``poll_interval`` it reads each user's own calendars through Radicale's
+storage API (a read lock per user, held only while copying the item texts;
+never from a Radicale hook), computes from the *current* data the firings
+between the persisted "scanned up to" instant and now, and delivers those not
+yet sent. So an event moved or deleted before its alarm sends nothing, and a
+restart neither repeats nor loses a reminder. Only the calendar's owner is
+reminded: guests of an event and people a calendar is shared with are not.
+
+The scanned-up-to instant advances only when every firing of the window went
+out; one that could not (SMTP down) is retried on later scans until it is
+older than ``reminders.horizon``. Delivery is per channel and recorded right
+after it succeeds, so a retry never repeats what already went out.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime, timedelta
+
+from radicale import storage
+
+from config.schema import Listen
+from davserver.accounts.directory import User
+from davserver.services import Services
+from plugins.reminders.alarms import CHAT, EMAIL, Firing, firings, may_fire
+from plugins.reminders.clock import clock_for
+from plugins.reminders.delivery import Delivery, DeliveryError
+from plugins.reminders.routes import stop_path
+from plugins.reminders.store import ReminderStore
+from plugins.sharing.shares import SHARE_SEPARATOR
+
+logger = logging.getLogger("murmeli.reminders")
+
+
+class Scheduler:
+    def __init__(self, services: Services, base_url: str) -> None:
+        self._settings = services.settings.reminders
+        self._directory = services.directory
+        self._storage = storage.load(services.radicale_configuration)
+        self._store = ReminderStore(services.database)
+        self._mailer = services.mailer
+        self._delivery = Delivery(services.mailer, self._settings.webhook_url)
+        self._clock = clock_for(self._settings.test_clock_file)
+        self._base_url = base_url.rstrip("/")
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="murmeli-reminders", daemon=True)
+
+    def start(self) -> None:
+        if not self._mailer.configured:
+            logger.warning("reminders: smtp.host is not set, so EMAIL alarms are not sent")
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Let a scan in progress finish its current delivery, then end the worker."""
+        self._stopping.set()
+        self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        interval = self._settings.poll_interval
+        while not self._stopping.is_set():
+            try:
+                self.scan()
+            except Exception:
+                logger.exception("reminders: scan failed; retrying in %ss", interval)
+            self._stopping.wait(interval)
+
+    def scan(self) -> None:
+        """Deliver what fell due since the last scan; the very first scan only marks the start,
+        so enabling reminders does not send every past alarm."""
+        now = self._clock.now().replace(microsecond=0)
+        scanned_to = self._store.scanned_to()
+        if scanned_to is None:
+            self._store.set_scanned_to(int(now.timestamp()))
+            return
+        after = max(
+            datetime.fromtimestamp(scanned_to, UTC),
+            now - timedelta(seconds=self._settings.horizon),
+        )
+        if now <= after:
+            return
+        complete = True
+        for user in self._directory.list():
+            for text in self._alarm_texts(user.name):
+                for firing in self._firings(user.name, text, after, now):
+                    if self._stopping.is_set():
+                        return
+                    complete = self._deliver(user, firing, now) and complete
+        if complete:
+            self._store.set_scanned_to(int(now.timestamp()))
+        self._store.prune(int(now.timestamp()), self._settings.horizon)
+
+    @staticmethod
+    def _firings(owner: str, text: str, after: datetime, now: datetime) -> list[Firing]:
+        """One item Radicale accepted but the alarm rules cannot read must not hold up the rest."""
+        try:
+            return firings(text, after, now)
+        except Exception as error:
+            logger.warning("reminders: skipping an unreadable event of %s: %s", owner, error)
+            return []
+
+    def _alarm_texts(self, owner: str) -> list[str]:
+        """The items with deliverable alarms in ``owner``'s own calendars."""
+        texts: list[str] = []
+        with self._storage.acquire_lock("r"):
+            for found in self._storage.discover(f"/{owner}/", depth="1"):
+                if not self._is_own_calendar(found, owner):
+                    continue
+                texts += [text for item in found.get_all() if may_fire(text := item.serialize())]
+        return texts
+
+    @staticmethod
+    def _is_own_calendar(found: object, owner: str) -> bool:
+        if not isinstance(found, storage.BaseCollection) or found.tag != "VCALENDAR":
+            return False
+        parts = found.path.strip("/").split("/")
+        # A mapped share (owner~calendar) belongs to someone else: its owner is reminded.
+        return len(parts) == 2 and parts[0] == owner and SHARE_SEPARATOR not in parts[1]
+
+    def _deliver(self, user: User, firing: Firing, now: datetime) -> bool:
+        """Send ``firing`` on each channel it asks for; False if one must be retried."""
+        if self._store.is_stopped(user.name, firing):
+            return True
+        channels = [
+            channel
+            for channel in sorted(firing.channels)
+            if self._reachable(user, channel)
+            and not self._store.was_sent(user.name, firing, channel)
+        ]
+        if not channels:
+            return True
+        stop_url = self._base_url + stop_path(self._store.new_stop_token(user.name, firing))
+        for channel in channels:
+            try:
+                if channel == EMAIL:
+                    self._delivery.email(user.email or "", firing, stop_url, now)
+                else:
+                    self._delivery.chat(user.name, firing, stop_url)
+            except DeliveryError as error:
+                logger.warning("reminders: %s for %s not delivered: %s", channel, user.name, error)
+                return False
+            self._store.record_sent(user.name, firing, channel)
+            logger.info("reminders: %s sent to %s for %r", channel, user.name, firing.summary)
+        return True
+
+    def _reachable(self, user: User, channel: str) -> bool:
+        if channel == CHAT:
+            return self._settings.webhook_url is not None
+        return self._mailer.configured and bool(user.email)
+
+
+def start(services: Services, scheme: str, host: str, port: int) -> Scheduler | None:
+    """The running worker when ``reminders.enabled``; stop links use ``reminders.public_url``,
+    then ``server.base_url``, then the address the server listens on."""
+    settings = services.settings
+    if not settings.reminders.enabled:
+        return None
+    listening = f"{scheme}://{Listen(host, port)}"
+    base_url = settings.reminders.public_url or settings.server.base_url or listening
+    scheduler = Scheduler(services, base_url)
+    scheduler.start()
+    return scheduler

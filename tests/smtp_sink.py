@@ -1,0 +1,77 @@
+"""A real SMTP server for tests: aiosmtpd on 127.0.0.1 with STARTTLS and a login, keeping
+every message it accepts."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.test_tls import self_signed
+
+
+class Sink:
+    """aiosmtpd handler; each message gets ``X-Envelope-To`` with its envelope recipients."""
+
+    def __init__(self, login: tuple[str, str]) -> None:
+        self.login = login
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["X-Envelope-To"] == address]
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        given = (
+            (auth_data.login.decode(), auth_data.password.decode())
+            if isinstance(auth_data, LoginPassword)
+            else None
+        )
+        return AuthResult(success=given == self.login)
+
+
+def free_port() -> int:
+    """aiosmtpd's Controller checks it is up by connecting, so it needs a real port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def smtp_sink(
+    folder: Path, login: tuple[str, str], starttls: bool = True
+) -> Iterator[tuple[Sink, str, int]]:
+    """The sink, the PEM certificate it presents (for ``smtp.ca_file``) and its port."""
+    certificate, key = self_signed(folder)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate, key)
+    handler = Sink(login)
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        server_hostname="localhost",
+        tls_context=context if starttls else None,
+        require_starttls=starttls,
+        auth_required=starttls,
+        auth_require_tls=True,
+        authenticator=handler.authenticate,
+    )
+    controller.start()
+    try:
+        yield handler, certificate, controller.port
+    finally:
+        controller.stop()
