@@ -10,26 +10,11 @@ import icalendar
 import pytest
 import requests
 
+from tests.ical_samples import central_european_vtimezone
 from tests.murmeli_process import MurmeliServer
 
 ZONE = "Europe/Zurich"
-VTIMEZONE = """BEGIN:VTIMEZONE
-TZID:Europe/Zurich
-BEGIN:DAYLIGHT
-TZOFFSETFROM:+0100
-TZOFFSETTO:+0200
-TZNAME:CEST
-DTSTART:19700329T020000
-RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
-END:DAYLIGHT
-BEGIN:STANDARD
-TZOFFSETFROM:+0200
-TZOFFSETTO:+0100
-TZNAME:CET
-DTSTART:19701025T030000
-RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
-END:STANDARD
-END:VTIMEZONE"""
+VTIMEZONE = central_european_vtimezone("Europe/Zurich").rstrip("\n")
 
 
 def event(uid: str, start: str, end: str, summary: str = "Secret topic", extra: str = "") -> str:

@@ -15,29 +15,13 @@ import pytest
 from plugins.availability.busy import BUSY, TENTATIVE, UNAVAILABLE, Period, busy_periods, merge
 from plugins.availability.freebusy import vfreebusy
 from plugins.availability.slots import WorkingHours, find_slots
+from tests.ical_samples import central_european_vtimezone
 
 ZURICH = ZoneInfo("Europe/Zurich")
 NEW_YORK = ZoneInfo("America/New_York")
 OWNER = frozenset({"mailto:bob@example.org"})
 
-ZURICH_VTIMEZONE = """BEGIN:VTIMEZONE
-TZID:Europe/Zurich
-BEGIN:DAYLIGHT
-TZOFFSETFROM:+0100
-TZOFFSETTO:+0200
-TZNAME:CEST
-DTSTART:19700329T020000
-RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
-END:DAYLIGHT
-BEGIN:STANDARD
-TZOFFSETFROM:+0200
-TZOFFSETTO:+0100
-TZNAME:CET
-DTSTART:19701025T030000
-RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
-END:STANDARD
-END:VTIMEZONE
-"""
+ZURICH_VTIMEZONE = central_european_vtimezone("Europe/Zurich")
 
 # A zone no IANA database knows: only its VTIMEZONE says it is UTC+5.
 OFFICE_VTIMEZONE = """BEGIN:VTIMEZONE

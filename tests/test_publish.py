@@ -13,26 +13,10 @@ import icalendar
 import pytest
 import requests
 
+from tests.ical_samples import central_european_vtimezone
 from tests.murmeli_process import MurmeliServer
 
-BERLIN = """BEGIN:VTIMEZONE
-TZID:Europe/Berlin
-BEGIN:DAYLIGHT
-TZOFFSETFROM:+0100
-TZOFFSETTO:+0200
-TZNAME:CEST
-DTSTART:19700329T020000
-RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
-END:DAYLIGHT
-BEGIN:STANDARD
-TZOFFSETFROM:+0200
-TZOFFSETTO:+0100
-TZNAME:CET
-DTSTART:19701025T030000
-RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
-END:STANDARD
-END:VTIMEZONE
-"""
+BERLIN = central_european_vtimezone("Europe/Berlin")
 SECRET_DETAILS = (
     "Acquisition talks",
     "term sheet",
