@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, insert, update
 from sqlalchemy.engine import Connection
 
 from davserver.tables import metadata
@@ -36,6 +37,23 @@ class Database:
 
     def reader(self) -> Connection:
         return self.engine.connect()
+
+
+def upsert(
+    connection: Connection,
+    table: Table,
+    key: dict[str, Any],
+    changes: dict[str, Any],
+    on_insert: dict[str, Any] | None = None,
+) -> None:
+    """Update the row with ``key``, or insert it (with ``on_insert`` too).
+
+    Plain UPDATE then INSERT in the caller's transaction: portable, where each
+    database spells "ON CONFLICT" its own way.
+    """
+    matches = [table.c[name] == value for name, value in key.items()]
+    if not connection.execute(update(table).where(*matches).values(**changes)).rowcount:
+        connection.execute(insert(table).values(**key, **changes, **(on_insert or {})))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from radicale.sharing import TOKEN_PATTERN_V1
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 
 from davserver.accounts.directory import AccountError
 from davserver.collections import Collections
-from davserver.database import Database
+from davserver.database import Database, upsert
 from davserver.settings import ServerSettings
 from davserver.tables import published_calendars, users
 from plugins.sharing.shares import collection_owner, normalise_collection
@@ -99,22 +99,15 @@ class PublishedCalendars:
         """Turns the link on, or changes its mode; the address stays the same."""
         check_mode(mode)
         collection = self._calendar(collection)
+        created = {
+            "owner": collection_owner(collection),
+            "token": new_token(),
+            "created_at": int(time.time()),
+        }
         with self._db.transaction() as connection:
-            changed = connection.execute(
-                update(published_calendars)
-                .where(published_calendars.c.collection == collection)
-                .values(mode=mode)
-            ).rowcount
-            if not changed:
-                connection.execute(
-                    insert(published_calendars).values(
-                        collection=collection,
-                        owner=collection_owner(collection),
-                        token=new_token(),
-                        mode=mode,
-                        created_at=int(time.time()),
-                    )
-                )
+            upsert(
+                connection, published_calendars, {"collection": collection}, {"mode": mode}, created
+            )
         return self._get(collection)
 
     def rotate(self, collection: str) -> Link:

@@ -13,10 +13,10 @@ import hashlib
 import secrets
 import time
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from davserver.database import Database
+from davserver.database import Database, upsert
 from davserver.tables import (
     reminder_scans,
     reminder_stop_links,
@@ -46,15 +46,7 @@ class ReminderStore:
 
     def set_scanned_to(self, instant: int) -> None:
         with self._db.transaction() as connection:
-            changed = connection.execute(
-                update(reminder_scans)
-                .where(reminder_scans.c.name == SCHEDULER)
-                .values(scanned_to=instant)
-            ).rowcount
-            if not changed:
-                connection.execute(
-                    insert(reminder_scans).values(name=SCHEDULER, scanned_to=instant)
-                )
+            upsert(connection, reminder_scans, {"name": SCHEDULER}, {"scanned_to": instant})
 
     def was_sent(self, owner: str, firing: Firing, channel: str) -> bool:
         with self._db.reader() as connection:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, or_, select
 
 from davserver.accounts.directory import (
     ORGANISATION_GROUP,
@@ -18,7 +18,7 @@ from davserver.accounts.directory import (
     Directory,
     check_team_name,
 )
-from davserver.database import Database
+from davserver.database import Database, upsert
 from davserver.tables import shares, teams
 
 SHARE_SEPARATOR = "~"
@@ -106,21 +106,15 @@ class Shares:
         collection = normalise_collection(collection)
         owner = collection_owner(collection)
         self._check_target(owner, target)
+        key = {"collection": collection, "target_kind": target.kind, "target_name": target.name}
         with self._db.transaction() as connection:
-            changed = connection.execute(
-                update(shares).where(*self._key(collection, target)).values(access=access)
-            ).rowcount
-            if not changed:
-                connection.execute(
-                    insert(shares).values(
-                        collection=collection,
-                        owner=owner,
-                        target_kind=target.kind,
-                        target_name=target.name,
-                        access=access,
-                        created_at=int(time.time()),
-                    )
-                )
+            upsert(
+                connection,
+                shares,
+                key,
+                {"access": access},
+                {"owner": owner, "created_at": int(time.time())},
+            )
         return Share(collection, owner, target, access)
 
     def remove(self, collection: str, target: Target) -> None:
