@@ -12,6 +12,7 @@ its database, so "nothing arrived" is asserted after the scan, not after a nap.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import threading
@@ -62,11 +63,17 @@ class Clock:
         self.path = path
         self.database = database
         self.now = START
-        self.path.write_text(START.isoformat())
+        self._write(START)
+
+    def _write(self, instant: datetime) -> None:
+        """Atomically, as the server may read the file at any moment."""
+        fresh = self.path.with_suffix(".new")
+        fresh.write_text(instant.isoformat())
+        os.replace(fresh, self.path)
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
-        self.path.write_text(self.now.isoformat())
+        self._write(self.now)
         deadline = time.monotonic() + 30
         while self.scanned_to() < self.now.timestamp():
             assert time.monotonic() < deadline, f"the server did not scan up to {self.now}"
@@ -126,8 +133,8 @@ reminders:
     clock.advance(timedelta(0))
     yield server, clock, handler
     server.stop()
-    problems = [line for line in server.log if "Traceback" in line or "failed" in line]
-    assert not problems, "".join(problems)
+    problems = [i for i, line in enumerate(server.log) if "Traceback" in line or "failed" in line]
+    assert not problems, "".join(server.log[problems[0] : problems[0] + 30]) if problems else ""
 
 
 @pytest.fixture

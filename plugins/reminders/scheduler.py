@@ -1,8 +1,9 @@
 """The background worker of ``murmeli serve`` that delivers due reminders.
 
-Every ``poll_interval`` it reads each user's own calendars through Radicale's
-storage API (a read lock per user, held only while copying the item texts;
-never from a Radicale hook), computes from the *current* data the firings
+Every ``poll_interval`` it reads each user's own calendars straight from
+Radicale's folders, without Radicale's lock (items are replaced atomically, so
+a reader never sees half a file, and writers are never held up; a folder whose
+mtime did not change is not read again), computes from the *current* data the firings
 between the persisted "scanned up to" instant and now, and delivers those not
 yet sent. So an event moved or deleted before its alarm sends nothing, and a
 restart neither repeats nor loses a reminder. Only the calendar's owner is
@@ -17,10 +18,10 @@ after it succeeds, so a retry never repeats what already went out.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from datetime import UTC, datetime, timedelta
-
-from radicale import storage
+from pathlib import Path
 
 from config.schema import Listen
 from davserver.accounts.directory import User
@@ -30,7 +31,6 @@ from plugins.reminders.clock import clock_for
 from plugins.reminders.delivery import Delivery, DeliveryError
 from plugins.reminders.routes import stop_path
 from plugins.reminders.store import ReminderStore
-from plugins.sharing.shares import SHARE_SEPARATOR
 
 logger = logging.getLogger("murmeli.reminders")
 
@@ -39,7 +39,8 @@ class Scheduler:
     def __init__(self, services: Services, base_url: str) -> None:
         self._settings = services.settings.reminders
         self._directory = services.directory
-        self._storage = storage.load(services.radicale_configuration)
+        self._collections = services.collections
+        self._alarm_cache: dict[Path, tuple[int, list[str]]] = {}
         self._store = ReminderStore(services.database)
         self._mailer = services.mailer
         self._delivery = Delivery(services.mailer, self._settings.webhook_url)
@@ -102,22 +103,31 @@ class Scheduler:
             return []
 
     def _alarm_texts(self, owner: str) -> list[str]:
-        """The items with deliverable alarms in ``owner``'s own calendars."""
+        """The items with deliverable alarms in ``owner``'s own calendars (shares with
+        ``owner`` are not in their home folder: their owners are reminded, not ``owner``)."""
         texts: list[str] = []
-        with self._storage.acquire_lock("r"):
-            for found in self._storage.discover(f"/{owner}/", depth="1"):
-                if not self._is_own_calendar(found, owner):
-                    continue
-                texts += [text for item in found.get_all() if may_fire(text := item.serialize())]
+        for calendar in self._collections.calendars_of(owner):
+            texts += self._folder_alarm_texts(self._collections.folder(calendar))
         return texts
 
-    @staticmethod
-    def _is_own_calendar(found: object, owner: str) -> bool:
-        if not isinstance(found, storage.BaseCollection) or found.tag != "VCALENDAR":
-            return False
-        parts = found.path.strip("/").split("/")
-        # A mapped share (owner~calendar) belongs to someone else: its owner is reminded.
-        return len(parts) == 2 and parts[0] == owner and SHARE_SEPARATOR not in parts[1]
+    def _folder_alarm_texts(self, folder: Path) -> list[str]:
+        try:
+            signature = folder.stat().st_mtime_ns
+        except FileNotFoundError:
+            return []
+        cached = self._alarm_cache.get(folder)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        texts = []
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") or not entry.is_file():
+                    continue
+                text = Path(entry.path).read_bytes().decode("utf-8", errors="replace")
+                if may_fire(text):
+                    texts.append(text)
+        self._alarm_cache[folder] = (signature, texts)
+        return texts
 
     def _deliver(self, user: User, firing: Firing, now: datetime) -> bool:
         """Send ``firing`` on each channel it asks for; False if one must be retried."""
