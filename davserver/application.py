@@ -87,9 +87,9 @@ class Application:
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return _plain(start_response, "400 Bad Request", "invalid Content-Length")
+            return plain_text(start_response, "400 Bad Request", "invalid Content-Length")
         if length > self._max_body_size:
-            return _plain(
+            return plain_text(
                 start_response,
                 "413 Payload Too Large",
                 f"request body of {length} bytes exceeds the limit of {self._max_body_size} bytes",
@@ -101,7 +101,7 @@ class Application:
         if environ.get("REQUEST_METHOD") in _XML_METHODS and length:
             body = environ["wsgi.input"].read(length)
             if _DTD.search(body):
-                return _plain(
+                return plain_text(
                     start_response,
                     "400 Bad Request",
                     "XML with DTD or entity declarations is refused",
@@ -121,7 +121,7 @@ class Application:
         status, headers = captured["status"], captured["headers"]
         reason = self._last_warning.take()
         if status.startswith("400") and reason:
-            return _plain(start_response, status, f"Bad Request: {_first_line(reason)}")
+            return plain_text(start_response, status, f"Bad Request: {_first_line(reason)}")
         start_response(status, headers)
         return body
 
@@ -130,11 +130,13 @@ def _first_line(text: str) -> str:
     return _LOG_PREFIX.sub("", text.strip().splitlines()[0])[:500]
 
 
-def _plain(start_response: Callable, status: str, text: str) -> list[bytes]:
+def plain_text(
+    start_response: Callable, status: str, text: str, extra: list | None = None
+) -> list[bytes]:
+    """A short text/plain answer, the reason for a refusal."""
     data = (text + "\n").encode()
-    start_response(
-        status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))]
-    )
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))]
+    start_response(status, headers + (extra or []))
     return [data]
 
 

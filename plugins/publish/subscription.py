@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
+from davserver.application import plain_text
 from plugins.publish.links import TOKEN_PREFIX, PublishedCalendars
 from plugins.publish.snapshot import Feed, Feeds
 
@@ -36,10 +37,10 @@ class FeedApplication:
         link = self._links.find(token) if path.endswith("/") else None
         calendar = self._feeds.get(link.collection, link.busy_only) if link else None
         if calendar is None:
-            return _plain(start_response, "404 Not Found", "no such calendar link")
+            return plain_text(start_response, "404 Not Found", "no such calendar link")
         method = environ.get("REQUEST_METHOD", "")
         if method not in _READ_METHODS:
-            return _plain(
+            return plain_text(
                 start_response,
                 "405 Method Not Allowed",
                 "a public calendar link is read-only",
@@ -99,12 +100,3 @@ def accepts_gzip(accept_encoding: str) -> bool:
                     quality = 0.0
         return quality > 0
     return False
-
-
-def _plain(
-    start_response: Callable, status: str, text: str, extra: list | None = None
-) -> list[bytes]:
-    data = (text + "\n").encode()
-    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(data)))]
-    start_response(status, headers + (extra or []))
-    return [data]
