@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from config.schema import section
 from davserver.settings import AccountsSettings, DatabaseSettings, ServerSettings, SmtpSettings
 from plugins.availability.settings import AvailabilitySettings
+from plugins.duplicates.settings import DuplicatesSettings
 from plugins.reminders.settings import RemindersSettings
 
 
@@ -18,3 +19,4 @@ class Settings:
     availability: AvailabilitySettings = section(AvailabilitySettings)
     smtp: SmtpSettings = section(SmtpSettings)
     reminders: RemindersSettings = section(RemindersSettings)
+    duplicates: DuplicatesSettings = section(DuplicatesSettings)

@@ -14,6 +14,8 @@ import sys
 import config.commands
 import davserver.commands
 import plugins.availability.commands
+import plugins.contacts_import.commands
+import plugins.duplicates.commands
 import plugins.publish.commands
 import plugins.sharing.commands
 from config.loader import ConfigError
@@ -26,6 +28,8 @@ COMMAND_MODULES = (
     plugins.sharing.commands,
     plugins.availability.commands,
     plugins.publish.commands,
+    plugins.duplicates.commands,
+    plugins.contacts_import.commands,
 )
 
 

@@ -7,6 +7,7 @@ had made them.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -15,8 +16,13 @@ from radicale import config, storage
 from radicale import item as radicale_item
 
 from davserver.accounts.directory import AccountError
+from davserver.bulk_insert import NewItem, insert_vcards
 
 KINDS = {"VCALENDAR": "calendar", "VADDRESSBOOK": "addressbook"}
+
+
+class CollectionChanged(AccountError):
+    """An item is no longer as the caller read it: the write was refused as a whole."""
 
 
 class Collections:
@@ -58,16 +64,27 @@ class Collections:
             collection = self._collection(path)
             return {item.href: item.serialize() for item in collection.get_all() if item.href}
 
-    def write(self, path: str, put: Mapping[str, str], delete: Iterable[str] = ()) -> None:
+    def write(
+        self,
+        path: str,
+        put: Mapping[str, str],
+        delete: Iterable[str] = (),
+        expect: Mapping[str, str | None] | None = None,
+    ) -> dict[str, str]:
         """Store ``put`` (href -> vCard/iCalendar text) and remove ``delete``, all or nothing.
 
         Everything is parsed before anything is written; if storing still fails
-        half way, the touched items are put back as they were.
+        half way, the touched items are put back as they were. With ``expect``
+        (href -> text read earlier, None for "absent"), nothing is written unless
+        each of those items is still so: a change a client made meanwhile raises
+        ``CollectionChanged`` instead of being overwritten. Returns href -> text
+        as stored.
         """
         delete = list(delete)
         with self._storage.acquire_lock("w"):
             collection = self._collection(path)
             parsed = {href: self._item(collection.path, text) for href, text in put.items()}
+            self._check_unchanged(path, collection, expect or {})
             touched = [*parsed, *delete]
             before = {href: item for href, item in collection.get_multi(touched) if item}
             try:
@@ -79,6 +96,64 @@ class Collections:
             except Exception:
                 self._restore(collection, touched, before)
                 raise
+            return {href: item.serialize() for href, item in parsed.items()}
+
+    @staticmethod
+    def _check_unchanged(path: str, collection, expect: Mapping[str, str | None]) -> None:
+        for href, item in collection.get_multi(list(expect)):
+            if (item.serialize() if item else None) != expect[href]:
+                raise CollectionChanged(f"{path}{href} changed meanwhile; nothing was written")
+
+    def insert(
+        self, path: str, cards: Iterable[NewItem], new_addressbook: str | None = None
+    ) -> None:
+        """Add many new vCards to the address book at ``path``, all or nothing.
+
+        Thousands of cards take a second or two where ``write`` takes minutes
+        (see davserver/bulk_insert.py). Refused, with nothing written, when an
+        href or a UID is already in the address book. With ``new_addressbook``
+        (its display name) the address book is created first, and removed again
+        if the cards cannot be stored.
+        """
+        cards = list(cards)
+        with self._storage.acquire_lock("w"):
+            if new_addressbook is not None:
+                self._create_addressbook(path, new_addressbook)
+            collection = self._collection(path)
+            try:
+                if collection.tag != "VADDRESSBOOK":
+                    raise AccountError(f"{path} is not an address book")
+                self._refuse_clashes(path, collection, cards)
+                insert_vcards(collection, cards)
+            except BaseException:
+                if new_addressbook is not None:
+                    shutil.rmtree(self.folder(path), ignore_errors=True)
+                raise
+
+    @staticmethod
+    def _refuse_clashes(path: str, collection, cards: list[NewItem]) -> None:
+        present = {item.href: item.uid for item in collection.get_all()}
+        hrefs, uids = set(present), set(present.values())
+        for card in cards:
+            if card.href in hrefs or card.uid in uids:
+                raise AccountError(f"a card with UID {card.uid} is already in {path}")
+            hrefs.add(card.href)
+            uids.add(card.uid)
+
+    def uids(self, path: str) -> set[str]:
+        """UIDs of the items of the collection at ``path``."""
+        with self._storage.acquire_lock("r"):
+            return {item.uid for item in self._collection(path).get_all()}
+
+    def create_addressbook(self, path: str, name: str) -> None:
+        """A new, empty address book at ``path`` showing as ``name`` in clients."""
+        with self._storage.acquire_lock("w"):
+            self._create_addressbook(path, name)
+
+    def _create_addressbook(self, path: str, name: str) -> None:
+        if next(iter(self._storage.discover(path)), None) is not None:
+            raise AccountError(f"{path} already exists")
+        self._storage.create_collection(path, props={"tag": "VADDRESSBOOK", "D:displayname": name})
 
     @staticmethod
     def _item(collection_path: str, text: str) -> radicale_item.Item:

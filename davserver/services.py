@@ -23,6 +23,8 @@ from davserver.radicale_config import radicale_configuration
 from plugins.availability.index import BusyIndex
 from plugins.availability.lookup import Availability
 from plugins.availability.visibility import Visibility
+from plugins.duplicates.duplicates import Duplicates
+from plugins.duplicates.store import DuplicateStore
 from plugins.publish.links import PublishedCalendars
 from plugins.sharing.shares import Shares
 from plugins.sharing.store import Sharing
@@ -77,6 +79,14 @@ class Services:
     @cached_property
     def published_calendars(self) -> PublishedCalendars:
         return PublishedCalendars(self.database, self.collections)
+
+    @cached_property
+    def duplicates(self) -> Duplicates:
+        return Duplicates(
+            self.collections,
+            DuplicateStore(self.database),
+            self.settings.duplicates.default_region,
+        )
 
     def warm_up(self) -> None:
         """Run each per-request query once: the first client must not pay SQLAlchemy's

@@ -5,12 +5,14 @@ Columns use portable types only, so SQLite and PostgreSQL share this schema.
 """
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     ForeignKey,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -108,4 +110,62 @@ reminders_stopped = Table(
     Column("alarm_key", String(64), primary_key=True),
     Column("owner", String(64), nullable=False),
     Column("stopped_at", Integer, nullable=False),
+)
+
+# Duplicate contacts (plugins/duplicates): groups an owner asked not to be
+# proposed again, and one undo record per merge (full card texts, as JSON).
+hidden_duplicate_groups = Table(
+    "hidden_duplicate_groups",
+    metadata,
+    Column("addressbook", String(512), primary_key=True),
+    Column("group_id", String(16), primary_key=True),
+    Column("owner", String(64), nullable=False, index=True),
+    Column("hidden_at", Integer, nullable=False),
+)
+
+duplicate_merges = Table(
+    "duplicate_merges",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner", String(64), nullable=False, index=True),
+    Column("addressbook", String(512), nullable=False),
+    Column("before", Text, nullable=False),
+    Column("after", Text, nullable=False),
+    Column("created_at", Integer, nullable=False, index=True),
+)
+
+# IMAP import (importer/). The identity index of destination folders: rebuilt
+# from the destination when missing, or when its UIDVALIDITY changed; IMAP
+# UIDs and UIDVALIDITY are unsigned 32-bit, hence BigInteger.
+import_mailboxes = Table(
+    "import_mailboxes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account", String(254), nullable=False),
+    Column("folder", String(1000), nullable=False),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("indexed_to", BigInteger, nullable=False),
+    UniqueConstraint("account", "folder"),
+)
+
+import_identities = Table(
+    "import_identities",
+    metadata,
+    Column("mailbox", Integer, ForeignKey("import_mailboxes.id"), primary_key=True),
+    Column("identity", String(64), primary_key=True, index=True),
+)
+
+# Where each job stands in each source folder: committed after every batch.
+import_progress = Table(
+    "import_progress",
+    metadata,
+    Column("job", String(32), primary_key=True),
+    Column("folder", String(1000), primary_key=True),
+    Column("destination", String(1000), nullable=False),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("copied", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
 )

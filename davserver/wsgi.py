@@ -9,6 +9,8 @@ from davserver.api import Api
 from davserver.application import Application
 from davserver.services import Services
 from plugins.availability import routes as availability_routes
+from plugins.contacts_import import routes as contact_import_routes
+from plugins.duplicates import routes as duplicate_routes
 from plugins.publish import routes as publish_routes
 from plugins.reminders import routes as reminder_routes
 from plugins.sharing import routes as sharing_routes
@@ -21,6 +23,8 @@ ROUTE_MODULES = (
     availability_routes,
     publish_routes,
     reminder_routes,
+    duplicate_routes,
+    contact_import_routes,
 )
 
 

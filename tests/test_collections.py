@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 from radicale import storage
 
 from config import loader
 from davserver.accounts.directory import AccountError
+from davserver.bulk_insert import NewItem
+from davserver.collections import CollectionChanged
 from davserver.services import Services
 
 
@@ -58,3 +61,82 @@ def test_a_bad_item_writes_nothing(services):
 def test_unknown_collection_is_refused(services):
     with pytest.raises(AccountError, match="no calendar or address book"):
         services.collections.write("/ann/nothing/", {"a.vcf": card("a", "Ada")})
+
+
+def test_write_with_expect_refuses_when_an_item_changed_meanwhile(services):
+    collections = services.collections
+    stored = collections.write("/ann/book/", {"a.vcf": card("a", "Ada")})
+    read = collections.items("/ann/book/")
+    assert stored == read
+    collections.write("/ann/book/", {"a.vcf": card("a", "Ada King")})
+    with pytest.raises(CollectionChanged, match=r"a\.vcf changed meanwhile"):
+        collections.write("/ann/book/", {"b.vcf": card("b", "Bea")}, ["a.vcf"], expect=read)
+    with pytest.raises(CollectionChanged):
+        collections.write("/ann/book/", {"b.vcf": card("b", "Bea")}, expect={"a.vcf": None})
+    assert sorted(collections.items("/ann/book/")) == ["a.vcf"]
+    collections.write("/ann/book/", {"b.vcf": card("b", "Bea")}, expect={"b.vcf": None})
+    assert sorted(collections.items("/ann/book/")) == ["a.vcf", "b.vcf"]
+
+
+def test_insert_adds_many_cards_that_read_back_and_sync(services):
+    collections = services.collections
+    collections.write("/ann/book/", {"a.vcf": card("a", "Ada")})
+    store = storage.load(services.radicale_configuration)
+    with store.acquire_lock("r"):
+        token, _ = next(iter(store.discover("/ann/book/"))).sync()
+    new = [NewItem(f"n{i}.vcf", f"n{i}", card(f"n{i}", f"Person {i}")) for i in range(50)]
+    collections.insert("/ann/book/", new)
+    items = collections.items("/ann/book/")
+    assert len(items) == 51
+    assert "FN:Person 7" in items["n7.vcf"]
+    assert collections.uids("/ann/book/") == {"a", *(f"n{i}" for i in range(50))}
+    with store.acquire_lock("r"):
+        _, changed = next(iter(store.discover("/ann/book/"))).sync(token)
+    assert sorted(changed) == sorted(item.href for item in new)
+
+
+def test_insert_refuses_a_uid_already_there_and_writes_nothing(services):
+    collections = services.collections
+    collections.write("/ann/book/", {"a.vcf": card("a", "Ada")})
+    clash = [NewItem("x.vcf", "x", card("x", "X")), NewItem("other.vcf", "a", card("a", "Ada"))]
+    with pytest.raises(AccountError, match="UID a is already"):
+        collections.insert("/ann/book/", clash)
+    assert sorted(collections.items("/ann/book/")) == ["a.vcf"]
+
+
+def test_insert_failing_half_way_leaves_the_book_as_it_was(services, monkeypatch):
+    collections = services.collections
+    collections.write("/ann/book/", {"a.vcf": card("a", "Ada")})
+    renames = []
+    real_rename = os.rename
+
+    def failing_rename(source, target):
+        renames.append(target)
+        if len(renames) == 5:
+            raise OSError("disk full")
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "rename", failing_rename)
+    new = [NewItem(f"n{i}.vcf", f"n{i}", card(f"n{i}", f"Person {i}")) for i in range(10)]
+    with pytest.raises(OSError, match="disk full"):
+        collections.insert("/ann/book/", new)
+    monkeypatch.undo()
+    assert sorted(collections.items("/ann/book/")) == ["a.vcf"]
+    assert not [name for name in os.listdir(collections.folder("/ann/book/")) if "tmp" in name]
+
+
+def test_create_addressbook_and_insert_into_a_new_one(services):
+    collections = services.collections
+    collections.create_addressbook("/ann/friends/", "Friends")
+    assert collections.kind("/ann/friends/") == "addressbook"
+    with pytest.raises(AccountError, match="already exists"):
+        collections.create_addressbook("/ann/friends/", "Friends")
+    collections.insert("/ann/imported/", [NewItem("a.vcf", "a", card("a", "Ada"))], "Imported")
+    assert sorted(collections.items("/ann/imported/")) == ["a.vcf"]
+    with pytest.raises(AccountError, match="UID a is already"):
+        collections.insert(
+            "/ann/failed/",
+            [NewItem("a.vcf", "a", card("a", "A")), NewItem("b.vcf", "a", card("a", "A"))],
+            "Failed",
+        )
+    assert collections.kind("/ann/failed/") is None

@@ -1,0 +1,65 @@
+"""A ``Contact`` as the vCard 3.0 Radicale stores: the version Apple, Google and Thunderbird
+all read. Every card gets a fresh UID and the import group in CATEGORIES."""
+
+from __future__ import annotations
+
+import uuid
+
+from plugins.contacts_import.contact import Contact
+from plugins.contacts_import.vcard_text import compound, escape, fold
+
+PRODID = "-//Murmeli//contacts import//EN"
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+def vcard(contact: Contact, uid: str, group: str) -> str:
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        f"PRODID:{PRODID}",
+        f"UID:{uid}",
+        f"FN:{escape(contact.display_name())}",
+        "N:"
+        + compound(contact.family, contact.given, contact.middle, contact.prefix, contact.suffix),
+    ]
+    if contact.nickname:
+        lines.append(f"NICKNAME:{escape(contact.nickname)}")
+    for email in contact.emails:
+        lines.append(f"EMAIL;TYPE={_types('INTERNET', email.type)}:{email.value}")
+    for tel in contact.tels:
+        types = _types(tel.type)
+        lines.append(f"TEL;TYPE={types}:{tel.value}" if types else f"TEL:{tel.value}")
+    if contact.org or contact.department:
+        lines.append("ORG:" + compound(contact.org, *filter(None, [contact.department])))
+    if contact.title:
+        lines.append(f"TITLE:{escape(contact.title)}")
+    for address in contact.addresses:
+        if address.is_empty():
+            continue
+        types = _types(address.type)
+        parts = compound(
+            address.pobox,
+            address.extended,
+            address.street,
+            address.city,
+            address.region,
+            address.postcode,
+            address.country,
+        )
+        lines.append(f"ADR;TYPE={types}:{parts}" if types else f"ADR:{parts}")
+    lines += [f"URL:{url}" for url in contact.urls]
+    if contact.bday:
+        lines.append(f"BDAY:{contact.bday}")
+    if contact.note:
+        lines.append(f"NOTE:{escape(contact.note)}")
+    categories = [*contact.categories, group]
+    lines.append("CATEGORIES:" + ",".join(escape(category) for category in categories))
+    lines.append("END:VCARD")
+    return "".join(fold(line) for line in lines)
+
+
+def _types(*types: str) -> str:
+    return ",".join(type_.upper() for type_ in types if type_)

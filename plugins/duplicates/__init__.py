@@ -1,0 +1,1 @@
+"""Duplicate contacts: find cards that describe the same person, merge them, undo a merge."""
