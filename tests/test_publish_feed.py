@@ -11,6 +11,7 @@ import icalendar
 import pytest
 from radicale import config
 
+from plugins import content_lines
 from plugins.publish import feed
 from plugins.publish.snapshot import SETTLE_NS, Feed, Feeds
 from plugins.publish.subscription import accepts_gzip, not_modified
@@ -150,7 +151,7 @@ def test_folded_input_lines_are_understood():
 
 
 def test_parameter_values_may_hold_colons():
-    assert feed.split_parameters('ATTENDEE;CN="A: B":mailto:a@b') == (
+    assert content_lines.split_parameters('ATTENDEE;CN="A: B":mailto:a@b') == (
         "ATTENDEE",
         ';CN="A: B"',
         "mailto:a@b",

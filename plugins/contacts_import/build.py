@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 
 from plugins.contacts_import.contact import Contact
-from plugins.contacts_import.vcard_text import compound, escape, fold
+from plugins.contacts_import.vcard_text import card_text, compound
+from plugins.content_lines import escape_text
 
 PRODID = "-//Murmeli//contacts import//EN"
 
@@ -21,12 +22,12 @@ def vcard(contact: Contact, uid: str, group: str) -> str:
         "VERSION:3.0",
         f"PRODID:{PRODID}",
         f"UID:{uid}",
-        f"FN:{escape(contact.display_name())}",
+        f"FN:{escape_text(contact.display_name())}",
         "N:"
         + compound(contact.family, contact.given, contact.middle, contact.prefix, contact.suffix),
     ]
     if contact.nickname:
-        lines.append(f"NICKNAME:{escape(contact.nickname)}")
+        lines.append(f"NICKNAME:{escape_text(contact.nickname)}")
     for email in contact.emails:
         lines.append(f"EMAIL;TYPE={_types('INTERNET', email.type)}:{email.value}")
     for tel in contact.tels:
@@ -35,7 +36,7 @@ def vcard(contact: Contact, uid: str, group: str) -> str:
     if contact.org or contact.department:
         lines.append("ORG:" + compound(contact.org, *filter(None, [contact.department])))
     if contact.title:
-        lines.append(f"TITLE:{escape(contact.title)}")
+        lines.append(f"TITLE:{escape_text(contact.title)}")
     for address in contact.addresses:
         if address.is_empty():
             continue
@@ -54,11 +55,11 @@ def vcard(contact: Contact, uid: str, group: str) -> str:
     if contact.bday:
         lines.append(f"BDAY:{contact.bday}")
     if contact.note:
-        lines.append(f"NOTE:{escape(contact.note)}")
+        lines.append(f"NOTE:{escape_text(contact.note)}")
     categories = [*contact.categories, group]
-    lines.append("CATEGORIES:" + ",".join(escape(category) for category in categories))
+    lines.append("CATEGORIES:" + ",".join(escape_text(category) for category in categories))
     lines.append("END:VCARD")
-    return "".join(fold(line) for line in lines)
+    return card_text(lines)
 
 
 def _types(*types: str) -> str:

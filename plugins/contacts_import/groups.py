@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import datetime
 
 from plugins.contacts_import.vcard_lines import Property, read_cards
-from plugins.contacts_import.vcard_text import fold
+from plugins.contacts_import.vcard_text import card_text
 from plugins.contacts_import.vcards import content_line
 
 GROUP_PREFIX = "Import "
@@ -55,7 +55,7 @@ def without_group(text: str, group: str) -> str:
             prop = Property(prop.name, prop.params, ",".join(kept), prop.line, prop.group)
         lines.append(content_line(prop))
     lines.append("END:VCARD")
-    return "".join(fold(line) for line in lines)
+    return card_text(lines)
 
 
 def _unescape(value: str) -> str:

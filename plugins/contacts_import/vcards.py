@@ -19,7 +19,8 @@ import vobject
 from plugins.contacts_import.errors import ImportRefused
 from plugins.contacts_import.validate import Problem, name_only, valid_email, valid_phone
 from plugins.contacts_import.vcard_lines import Card, Property
-from plugins.contacts_import.vcard_text import escape, fold
+from plugins.contacts_import.vcard_text import card_text
+from plugins.content_lines import escape_text
 
 # Properties that say who someone is, not how to reach or know them.
 _NAME_ONLY = {"VERSION", "UID", "N", "FN", "NICKNAME", "PRODID", "REV", "CATEGORIES"}
@@ -127,9 +128,9 @@ def _reescaped(name: str, value: str) -> str:
     """A vCard 2.1 value (commas literal, newlines raw) in 3.0 escaping."""
     if name in _STRUCTURED:
         parts = _UNESCAPED_SEMICOLON.split(value)
-        return ";".join(escape(part.replace("\\;", ";")) for part in parts)
+        return ";".join(escape_text(part.replace("\\;", ";")) for part in parts)
     if name in _TEXT:
-        return escape(value)
+        return escape_text(value)
     return value.replace("\r\n", "\\n").replace("\n", "\\n")
 
 
@@ -170,7 +171,7 @@ def _serialise(properties: list[Property], version: str, uid: str, name: str, gr
     if "UID" not in names:
         lines.append(f"UID:{uid}")
     if "FN" not in names:
-        lines.append(f"FN:{escape(name)}")
+        lines.append(f"FN:{escape_text(name)}")
     if "N" not in names and version == "3.0":
         lines.append("N:;;;;")
     grouped = False
@@ -178,13 +179,13 @@ def _serialise(properties: list[Property], version: str, uid: str, name: str, gr
         if prop.name == "VERSION":
             continue
         if prop.name == "CATEGORIES" and not grouped:
-            prop = Property(prop.name, prop.params, f"{prop.value},{escape(group)}", prop.line)
+            prop = Property(prop.name, prop.params, f"{prop.value},{escape_text(group)}", prop.line)
             grouped = True
         lines.append(content_line(prop))
     if not grouped:
-        lines.append(f"CATEGORIES:{escape(group)}")
+        lines.append(f"CATEGORIES:{escape_text(group)}")
     lines.append("END:VCARD")
-    return "".join(fold(line) for line in lines)
+    return card_text(lines)
 
 
 def content_line(prop: Property) -> str:

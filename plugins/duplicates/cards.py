@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 
+from plugins.content_lines import split_parameters
 from plugins.duplicates import normalise
 from plugins.duplicates.matcher import Card, cycle_collector_paused
 
@@ -50,9 +51,9 @@ def read_card(href: str, text: str, region: str) -> Card:
 def content_lines(text: str) -> Iterator[tuple[str, str]]:
     """(upper-case property name without its group, raw value) of every unfolded line."""
     for line in _FOLD.sub("", text).splitlines():
-        head, value = _split(line)
-        if head:
-            yield head.partition(";")[0].rpartition(".")[2].upper(), value
+        if ":" in line:
+            name, _, value = split_parameters(line)
+            yield name.rpartition(".")[2], value
 
 
 def unescape(value: str) -> str:
@@ -62,22 +63,6 @@ def unescape(value: str) -> str:
 def components(value: str) -> list[str]:
     """The ``;``-separated parts of a structured value (N, ORG, ADR), unescaped."""
     return [unescape(part) for part in _COMPONENT.split(value)]
-
-
-def _split(line: str) -> tuple[str, str]:
-    """Name-and-parameters and value, at the first colon outside a quoted parameter."""
-    colon = line.find(":")
-    if colon < 0:
-        return "", ""
-    if '"' in line[:colon]:
-        quoted = False
-        for index, char in enumerate(line):
-            if char == '"':
-                quoted = not quoted
-            elif char == ":" and not quoted:
-                return line[:index], line[index + 1 :]
-        return "", ""
-    return line[:colon], line[colon + 1 :]
 
 
 def _name(values: dict[str, list[str]]) -> frozenset[str]:

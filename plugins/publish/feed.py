@@ -20,7 +20,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-CRLF = "\r\n"
+from plugins.content_lines import CRLF, escape_text, fold, split_line, split_parameters, unfold
+
 PRODID = "-//Murmeli//Public calendar//EN"
 REFRESH = "PT1H"
 BUSY_SUMMARY = "Busy"
@@ -60,60 +61,6 @@ class Component:
             if name == property_name:
                 return value
         return None
-
-
-def unfold(text: str) -> list[str]:
-    """Logical content lines (RFC 5545 3.1); only CRLF/LF end a line, never U+2028 & co."""
-    lines: list[str] = []
-    for physical in text.replace("\r\n", "\n").split("\n"):
-        if physical[:1] in (" ", "\t") and lines:
-            lines[-1] += physical[1:]
-        elif physical:
-            lines.append(physical)
-    return lines
-
-
-def fold(line: str) -> str:
-    """Splits a content line into 75-octet pieces without cutting a UTF-8 character."""
-    if len(line) <= 75 and line.isascii():
-        return line
-    pieces, current, size, limit = [], [], 0, 75
-    for char in line:
-        width = len(char.encode())
-        if size + width > limit:
-            pieces.append("".join(current))
-            current, size, limit = [], 0, 74
-        current.append(char)
-        size += width
-    pieces.append("".join(current))
-    return (CRLF + " ").join(pieces)
-
-
-def split_line(line: str) -> tuple[str, str]:
-    """Upper-cased property name and the value."""
-    name, _, value = split_parameters(line)
-    return name, value
-
-
-def split_parameters(line: str) -> tuple[str, str, str]:
-    """Name, parameters (with their leading ``;``) and value: the value starts after the
-    first colon outside a quoted parameter value."""
-    colon = line.find(":")
-    if colon == -1:
-        colon = len(line)
-    elif '"' in line[:colon]:
-        quoted = False
-        for index, char in enumerate(line):
-            if char == '"':
-                quoted = not quoted
-            elif char == ":" and not quoted:
-                colon = index
-                break
-    head = line[:colon]
-    semicolon = head.find(";")
-    if semicolon == -1:
-        return head.upper(), "", line[colon + 1 :]
-    return head[:semicolon].upper(), head[semicolon:], line[colon + 1 :]
 
 
 def components(text: str) -> list[Component]:
@@ -174,17 +121,6 @@ def timezone_ids(component: Component) -> set[str]:
             for match in _TZID.finditer(parameters):
                 found.add(match[1] if match[1] is not None else match[2])
     return found
-
-
-def escape_text(value: str) -> str:
-    """RFC 5545 3.3.11 TEXT escaping."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-    )
 
 
 def render(items: Iterable[str], name: str, only_busy: bool, description: str | None = None) -> str:
