@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if not logging.getLogger().handlers:
         logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
+        # Radicale narrates its storage set-up ("creating now") as warnings: noise in a CLI.
+        logging.getLogger("radicale").setLevel("ERROR")
     try:
         return args.handler(args) or 0
     except (ConfigError, AccountError) as error:

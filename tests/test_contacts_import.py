@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 from urllib.parse import urljoin
 from xml.etree import ElementTree
 
@@ -16,6 +17,7 @@ import requests
 import vobject
 
 from tests.murmeli_process import MurmeliServer, unique_name
+from tests.test_vdirsyncer import Vdirsyncer
 
 DAV = "{DAV:}"
 PROPFIND = (
@@ -751,3 +753,34 @@ def test_api_refuses_bad_files_with_a_reason(server, alice):
         api, params={**params, "map": "Nope=family"}, data=FRENCH.encode(), auth=alice
     )
     assert bad_map.status_code == 400 and "no column named 'Nope'" in bad_map.json()["error"]
+
+
+def test_imported_cards_read_back_in_a_vdirsyncer_client(server, alice, tmp_path):
+    book, name = new_book(alice[0])
+    result = run_import(server, tmp_path, GOOGLE, "--addressbook", book, "--new-addressbook", name)
+    assert result.returncode == 0, result.stderr
+    served = {card.uid.value: card.fn.value for card in cards(server, alice, book)}
+
+    collection = book.strip("/").split("/")[1]
+    account = {"url": server.url, "username": alice[0], "password": alice[1]}
+    remote = "".join(f"{key} = {json.dumps(value)}\n" for key, value in account.items())
+    config = tmp_path / "vdirsyncer.conf"
+    config.write_text(
+        f"[general]\nstatus_path = {json.dumps(str(tmp_path / 'status'))}\n\n"
+        f'[pair book]\na = "book_local"\nb = "book_remote"\ncollections = ["{collection}"]\n\n'
+        f'[storage book_local]\ntype = "filesystem"\npath = {json.dumps(str(tmp_path))}\n'
+        'fileext = ".vcf"\n\n'
+        f'[storage book_remote]\ntype = "carddav"\n{remote}',
+        encoding="utf-8",
+    )
+    (tmp_path / collection).mkdir()  # the local side of the pair: no prompt to create it
+    client = Vdirsyncer(config)
+    client.run("discover")
+    client.run("sync")
+
+    local = {}
+    for path in (tmp_path / collection).glob("*.vcf"):
+        card = vobject.readOne(path.read_text(encoding="utf-8"))
+        local[card.uid.value] = card.fn.value
+    assert local == served
+    assert len(local) == 2
