@@ -109,3 +109,17 @@ def byte_size(value: Any) -> int:
     if not match or int(match[1]) == 0:
         raise ValueError(f"expected a size such as 10MB or 1048576, got {value!r}")
     return int(match[1]) * _UNITS[match[2].lower()]
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$")
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def duration(value: Any) -> float:
+    """Seconds, from ``90``, ``500ms``, ``30s``, ``5m``, ``2h`` or ``7d``."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    match = _DURATION.match(value.strip()) if isinstance(value, str) else None
+    if not match or float(match[1]) == 0:
+        raise ValueError(f"expected a duration such as 30s, 5m, 2h or 7d, got {value!r}")
+    return float(match[1]) * _SECONDS[match[2]]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.schema import section
+from crypto.settings import RelaySettings
 from davserver.settings import AccountsSettings, DatabaseSettings, ServerSettings, SmtpSettings
+from importer.settings import ImporterSettings
 from plugins.availability.settings import AvailabilitySettings
 from plugins.duplicates.settings import DuplicatesSettings
 from plugins.reminders.settings import RemindersSettings
@@ -20,3 +22,5 @@ class Settings:
     smtp: SmtpSettings = section(SmtpSettings)
     reminders: RemindersSettings = section(RemindersSettings)
     duplicates: DuplicatesSettings = section(DuplicatesSettings)
+    relay: RelaySettings = section(RelaySettings)
+    importer: ImporterSettings = section(ImporterSettings)

@@ -13,6 +13,7 @@ import sys
 
 import config.commands
 import davserver.commands
+import importer.commands
 import plugins.availability.commands
 import plugins.contacts_import.commands
 import plugins.duplicates.commands
@@ -30,6 +31,7 @@ COMMAND_MODULES = (
     plugins.publish.commands,
     plugins.duplicates.commands,
     plugins.contacts_import.commands,
+    importer.commands,
 )
 
 

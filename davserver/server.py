@@ -16,6 +16,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from davserver.services import Services
 from davserver.wsgi import build_application
+from importer.daemon import build_daemon
 from plugins.reminders import scheduler as reminders
 
 logger = logging.getLogger("murmeli.server")
@@ -52,7 +53,12 @@ def serve(services: Services) -> None:
     worker = threading.Thread(target=server.serve, name="murmeli-http", daemon=True)
     worker.start()
     reminder_worker = reminders.start(services, scheme, host, port)
+    importer = build_daemon(services) if services.settings.importer.enabled else None
+    if importer is not None:
+        importer.start()
     stop.wait()
+    if importer is not None:
+        importer.stop()
     if reminder_worker is not None:
         reminder_worker.stop()
     logger.info("stopping: finishing requests in flight")

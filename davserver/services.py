@@ -20,6 +20,8 @@ from davserver.collections import Collections
 from davserver.database import Database, default_url, open_database
 from davserver.mail import Mailer
 from davserver.radicale_config import radicale_configuration
+from importer.credentials import Credentials
+from importer.jobs import JobStore
 from plugins.availability.index import BusyIndex
 from plugins.availability.lookup import Availability
 from plugins.availability.visibility import Visibility
@@ -87,6 +89,11 @@ class Services:
             DuplicateStore(self.database),
             self.settings.duplicates.default_region,
         )
+
+    @cached_property
+    def import_jobs(self) -> JobStore:
+        key_file = self.settings.importer.key_path(self.settings.server.data)
+        return JobStore(self.database, Credentials(key_file))
 
     def warm_up(self) -> None:
         """Run each per-request query once: the first client must not pay SQLAlchemy's

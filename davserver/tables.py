@@ -6,9 +6,11 @@ Columns use portable types only, so SQLite and PostgreSQL share this schema.
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -168,4 +170,51 @@ import_progress = Table(
     Column("skipped", Integer, nullable=False),
     Column("failed", Integer, nullable=False),
     Column("bytes", BigInteger, nullable=False),
+)
+
+# Import jobs (importer/jobs.py). Passwords are AES-GCM sealed (importer/credentials.py)
+# and set to NULL when the job ends.
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("source_host", String(255), nullable=False),
+    Column("source_port", Integer, nullable=False),
+    Column("source_security", String(8), nullable=False),
+    Column("source_login", String(254), nullable=False),
+    Column("source_password", LargeBinary),
+    Column("destination_login", String(254), nullable=False),
+    Column("destination_password", LargeBinary),
+    Column("prefix", String(255)),
+    Column("state", String(16), nullable=False, index=True),
+    Column("error", Text),
+    Column("cancel_requested", Boolean, nullable=False),
+    Column("total_messages", Integer),
+    Column("created_at", Integer, nullable=False),
+    Column("started_at", Integer),
+    Column("finished_at", Integer),
+)
+
+# OpenPGP keys of the relay (crypto/keys.py). The private key is stored only
+# wrapped with AES-256-GCM under the key-encryption key (KEK) of the
+# configuration (crypto/wrapping.py); ``key_version`` is bound into the
+# wrapping, so a row cannot be swapped for an older one. The single row of
+# ``openpgp_kek_check`` proves at start-up that the configured KEK is the one
+# the keys were wrapped with.
+openpgp_keys = Table(
+    "openpgp_keys",
+    metadata,
+    Column("address", String(254), primary_key=True),
+    Column("fingerprint", String(40), nullable=False, unique=True),
+    Column("key_version", Integer, nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("wrapped_private_key", LargeBinary, nullable=False),
+    Column("created_at", Integer, nullable=False),
+)
+
+openpgp_kek_check = Table(
+    "openpgp_kek_check",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("check_value", LargeBinary, nullable=False),
 )

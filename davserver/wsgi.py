@@ -8,6 +8,7 @@ from davserver import account_routes, profile
 from davserver.api import Api
 from davserver.application import Application
 from davserver.services import Services
+from importer import routes as import_routes
 from plugins.availability import routes as availability_routes
 from plugins.contacts_import import routes as contact_import_routes
 from plugins.duplicates import routes as duplicate_routes
@@ -25,6 +26,7 @@ ROUTE_MODULES = (
     reminder_routes,
     duplicate_routes,
     contact_import_routes,
+    import_routes,
 )
 
 

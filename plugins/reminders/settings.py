@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config.schema import boolean, option, optional, path, text
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$")
-_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-def duration(value: Any) -> float:
-    """Seconds, from ``90``, ``500ms``, ``30s``, ``5m``, ``2h`` or ``7d``."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    match = _DURATION.match(value.strip()) if isinstance(value, str) else None
-    if not match or float(match[1]) == 0:
-        raise ValueError(f"expected a duration such as 30s, 5m, 2h or 7d, got {value!r}")
-    return float(match[1]) * _SECONDS[match[2]]
+from config.schema import boolean, duration, option, optional, path, text
 
 
 def webhook(value: Any) -> str:

@@ -1,0 +1,361 @@
+"""Import jobs end to end: `murmeli import` CLI, a real `murmeli importer` daemon, two Dovecots."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from importer.connection import ImapEndpoint
+from tests.dovecot_process import DovecotPair, available
+from tests.murmeli_process import MURMELI, MurmeliServer
+from tests.smtp_sink import Sink, smtp_sink
+from tests.test_importer_copy import ZURICH, corpus, endpoint, expected_destination, fill, snapshot
+
+pytestmark = pytest.mark.skipif(not available(), reason="needs dovecot-imapd")
+
+SOURCE_PASSWORD = "secret-pw"  # what tests.test_importer_copy.endpoint gives every user
+
+
+@pytest.fixture(scope="module")
+def dovecots() -> Iterator[DovecotPair]:
+    pair = DovecotPair().start()
+    yield pair
+    pair.stop()
+
+
+class Importer:
+    """A data folder, its configuration, the CLI and the daemon on it."""
+
+    def __init__(
+        self, root: Path, dovecots: DovecotPair, batch_messages: int = 200, extra: str = ""
+    ) -> None:
+        self.data = root / "data"
+        config = root / "murmeli.yaml"
+        destination = dovecots.destination
+        config.write_text(
+            "importer:\n"
+            f"  host: {destination.host}\n"
+            f"  port: {destination.port}\n"
+            "  security: none\n"
+            "  poll_interval: 100ms\n"
+            "  backoff: 100ms\n"
+            "  retries: 3\n"
+            f"  batch_messages: {batch_messages}\n" + extra
+        )
+        self.murmeli = MurmeliServer(self.data, config)
+        self.daemon: subprocess.Popen | None = None
+
+    def add(self, source: ImapEndpoint, destination: ImapEndpoint, *extra: str) -> str:
+        password_file = self.data.parent / "destination-password"
+        password_file.write_text(destination.password + "\n")
+        result = self.cli(
+            "import", "add", "--from", source.login, "--to", destination.login,
+            "--server", f"{source.host}:{source.port}", "--security", "none", "--allow-plaintext",
+            "--to-password-file", str(password_file), "--password-stdin", *extra,
+            stdin=source.password + "\n",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()[-1]
+
+    def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return self.murmeli.cli(*args, stdin=stdin)
+
+    def status(self, job: str) -> dict:
+        result = self.cli("import", "status", job, "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def start(self) -> Importer:
+        self.daemon = subprocess.Popen(
+            [*MURMELI, "importer"],
+            env=self.murmeli.environment(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        return self
+
+    def stop(self, signum: int = signal.SIGTERM) -> str:
+        """Stops the daemon; returns what it logged."""
+        assert self.daemon is not None
+        self.daemon.send_signal(signum)
+        _, log = self.daemon.communicate(timeout=60)
+        self.daemon = None
+        return log
+
+    def progress(self, job: str) -> tuple[str, int]:
+        """The job's state and messages accounted for, read straight from the database."""
+        with sqlite3.connect(self.data / "murmeli.sqlite3") as database:
+            (state,) = database.execute(
+                "SELECT state FROM import_jobs WHERE id = ?", (job,)
+            ).fetchone()
+            (done,) = database.execute(
+                "SELECT COALESCE(SUM(copied + skipped + failed), 0) FROM import_progress "
+                "WHERE job = ?",
+                (job,),
+            ).fetchone()
+        return state, done
+
+    def stored_passwords(self, job: str) -> tuple[bytes | None, bytes | None]:
+        with sqlite3.connect(self.data / "murmeli.sqlite3") as database:
+            return database.execute(
+                "SELECT source_password, destination_password FROM import_jobs WHERE id = ?",
+                (job,),
+            ).fetchone()
+
+    def database_bytes(self) -> bytes:
+        return b"".join(path.read_bytes() for path in self.data.glob("murmeli.sqlite3*"))
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def importer(tmp_path: Path, dovecots: DovecotPair) -> Iterator[Importer]:
+    running = Importer(tmp_path, dovecots)
+    yield running
+    if running.daemon is not None:
+        running.stop(signal.SIGKILL)
+
+
+def many_messages(count: int) -> list[tuple[str, bytes, tuple[str, ...], datetime]]:
+    when = datetime(2024, 1, 1, 12, 0, tzinfo=ZURICH)
+    return [
+        (
+            "INBOX",
+            (
+                f"From: bulk{n}@example.net\r\nSubject: Bulk {n}\r\n"
+                f"Message-ID: <bulk{n}@example.net>\r\n\r\nBody {n}\r\n"
+            ).encode(),
+            (r"\Seen",) if n % 2 else (),
+            when,
+        )
+        for n in range(count)
+    ]
+
+
+def fill_fast(account: ImapEndpoint, messages) -> None:
+    """MULTIAPPEND in chunks: thousands of messages in a second or two."""
+    client = account.connect()
+    for start in range(0, len(messages), 500):
+        client.multiappend(
+            "INBOX",
+            [
+                {"msg": body, "flags": flags, "date": when}
+                for _, body, flags, when in messages[start : start + 500]
+            ],
+        )
+    client.logout()
+
+
+def test_a_job_added_with_the_cli_is_copied_by_the_daemon_and_its_password_erased(
+    importer: Importer, dovecots: DovecotPair
+) -> None:
+    source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
+    messages = corpus()
+    fill(source, messages)
+    job = importer.add(source, destination)
+    assert len(job) == 32 and int(job, 16) >= 0
+    queued = importer.status(job)
+    assert queued["state"] == "queued"
+    assert all(importer.stored_passwords(job))
+    assert SOURCE_PASSWORD.encode() not in importer.database_bytes()
+
+    importer.start()
+    wait_for(lambda: importer.progress(job)[0] == "done", "the job to finish")
+    importer.stop()
+
+    report = importer.status(job)
+    assert (report["copied"], report["skipped"], report["failed"]) == (len(messages), 0, 0)
+    assert report["total_messages"] == len(messages)
+    per_folder = {f["destination"]: f["copied"] for f in report["folders"] if f["copied"]}
+    expected = expected_destination(snapshot(source))
+    assert per_folder == {folder: len(content) for folder, content in expected.items() if content}
+    assert snapshot(destination) == expected
+    assert importer.stored_passwords(job) == (None, None)
+    assert SOURCE_PASSWORD.encode() not in importer.database_bytes()
+    text = importer.cli("import", "status", job)
+    assert "done" in text.stdout and "Work/Projects" in text.stdout
+
+
+def test_a_daemon_killed_mid_job_resumes_with_exactly_one_copy_of_each_message(
+    tmp_path: Path, dovecots: DovecotPair
+) -> None:
+    importer = Importer(tmp_path, dovecots, batch_messages=10)
+    source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
+    messages = many_messages(3000)
+    fill_fast(source, messages)
+    job = importer.add(source, destination, "--prefix", "Imported")
+    importer.start()
+    wait_for(lambda: importer.progress(job)[1] >= 200, "some batches to be committed")
+    importer.stop(signal.SIGKILL)
+    state, done = importer.progress(job)
+    assert state == "running" and 0 < done < len(messages)
+
+    importer.start()
+    try:
+        wait_for(lambda: importer.progress(job)[0] == "done", "the resumed job to finish")
+    finally:
+        importer.stop()
+
+    copied = snapshot(destination)["Imported/INBOX"]
+    assert sorted(body for body, *_ in copied) == sorted(body for _, body, *_ in messages)
+    report = importer.status(job)
+    assert report["copied"] + report["skipped"] == len(messages)
+
+
+def test_a_wrong_source_password_fails_the_job_at_once_with_the_reason(
+    importer: Importer, dovecots: DovecotPair
+) -> None:
+    source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
+    wrong = ImapEndpoint(source.host, source.port, "none", source.login, "not-the-password")
+    job = importer.add(wrong, destination)
+    importer.start()
+    wait_for(lambda: importer.progress(job)[0] == "failed", "the job to fail")
+    log = importer.stop()
+
+    report = importer.status(job)
+    assert "authentication failed" in report["error"]
+    assert f"source {source.host}:{source.port}" in report["error"]
+    assert "retry" not in log
+    assert importer.stored_passwords(job) == (None, None)
+    text = importer.cli("import", "status", job).stdout
+    assert "reason: authentication failed" in text
+
+
+def test_cancel_ends_a_queued_job_now_and_a_running_one_between_batches(
+    tmp_path: Path, dovecots: DovecotPair
+) -> None:
+    importer = Importer(tmp_path, dovecots, batch_messages=5)
+    source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
+    messages = many_messages(3000)
+    fill_fast(source, messages)
+    queued = importer.add(source, destination, "--prefix", "Queued")
+    result = importer.cli("import", "cancel", queued)
+    assert result.returncode == 0 and "cancelled" in result.stdout
+    assert importer.status(queued)["state"] == "cancelled"
+    assert importer.stored_passwords(queued) == (None, None)
+
+    job = importer.add(source, destination)
+    importer.start()
+    try:
+        wait_for(lambda: importer.progress(job)[1] >= 50, "some batches to be committed")
+        result = importer.cli("import", "cancel", job)
+        assert result.returncode == 0, result.stderr
+        wait_for(lambda: importer.progress(job)[0] == "cancelled", "the job to stop")
+    finally:
+        importer.stop()
+
+    report = importer.status(job)
+    assert 0 < report["copied"] < len(messages)
+    assert len(snapshot(destination)["INBOX"]) == report["copied"]
+    assert "Queued" not in {folder for folder in snapshot(destination)}
+    again = importer.cli("import", "cancel", job)
+    assert again.returncode == 2 and "already ended" in again.stderr
+
+
+def test_bad_requests_are_refused_with_the_reason_and_nothing_is_queued(
+    importer: Importer, dovecots: DovecotPair
+) -> None:
+    password_file = importer.data.parent / "pw"
+    password_file.write_text("destination-pw\n")
+    base = ["import", "add", "--to", "bob@example.org", "--password-stdin"]
+    unknown = importer.cli(*base, "--from", "bob@example.com", "--to-password-file",
+                           str(password_file), stdin="pw\n")  # fmt: skip
+    assert unknown.returncode == 2 and "--server" in unknown.stderr
+    plaintext = importer.cli(
+        *base, "--from", "bob@example.com", "--server", "imap.example.com", "--security", "none",
+        "--to-password-file", str(password_file), stdin="pw\n",
+    )  # fmt: skip
+    assert plaintext.returncode == 2 and "--allow-plaintext" in plaintext.stderr
+    no_destination_login = importer.cli(*base, "--from", "bob@gmail.com", stdin="pw\n")
+    assert no_destination_login.returncode == 2
+    assert "--to-password-file" in no_destination_login.stderr
+    missing = importer.cli("import", "status", "0" * 32)
+    assert missing.returncode == 2 and "no import job" in missing.stderr
+
+    listing = importer.cli("import", "status", "--json")
+    assert listing.returncode == 0 and json.loads(listing.stdout) == []
+
+
+def test_a_second_daemon_on_the_same_data_folder_refuses_to_start(
+    importer: Importer, dovecots: DovecotPair
+) -> None:
+    importer.start()
+    lock = importer.data / "importer.lock"
+    wait_for(lambda: lock.exists() and lock.read_text().strip(), "the first daemon's lock")
+    second = importer.cli("importer")
+    assert second.returncode == 1 and "another importer runs" in second.stderr
+
+
+SMTP_LOGIN = ("importer-mail", "smtp-secret-pw")
+
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[tuple[Sink, str, int]]:
+    (tmp_path / "smtp").mkdir()
+    with smtp_sink(tmp_path / "smtp", SMTP_LOGIN) as running:
+        yield running
+
+
+def smtp_config(folder: Path, sink: tuple[Sink, str, int]) -> str:
+    _, certificate, port = sink
+    password_file = folder / "smtp-password"
+    password_file.write_text(SMTP_LOGIN[1] + "\n")
+    return (
+        "smtp:\n  host: 127.0.0.1\n"
+        f"  port: {port}\n  security: starttls\n  username: {SMTP_LOGIN[0]}\n"
+        f"  password_file: {password_file}\n  from_address: imports@example.org\n"
+        f"  ca_file: {certificate}\n"
+    )
+
+
+def test_a_csv_batch_is_queued_whole_copied_and_confirmed_by_email(
+    tmp_path: Path, dovecots: DovecotPair, sink: tuple[Sink, str, int]
+) -> None:
+    importer = Importer(tmp_path, dovecots, extra=smtp_config(tmp_path, sink))
+    pairs = [(endpoint(dovecots.source), endpoint(dovecots.destination)) for _ in range(2)]
+    for number, (source, _) in enumerate(pairs):
+        fill(source, corpus()[: 5 + number])
+    header = "source_address,source_password,server,port,security,destination_address,"
+    header += "destination_password\n"
+    lines = [
+        f"{s.login},{s.password},{s.host},{s.port},none,{d.login},{d.password}\n" for s, d in pairs
+    ]
+    too_many = tmp_path / "too-many.csv"
+    too_many.write_text(header + "".join(lines * 13))
+    refused = importer.cli("import", "batch", str(too_many), "--allow-plaintext")
+    assert refused.returncode == 2 and "26 accounts: at most 25" in refused.stderr
+    assert json.loads(importer.cli("import", "status", "--json").stdout) == []
+
+    batch = tmp_path / "batch.csv"
+    batch.write_text(header + "".join(lines))
+    queued = importer.cli("import", "batch", str(batch), "--allow-plaintext")
+    assert queued.returncode == 0, queued.stderr
+    jobs = [line.split()[0] for line in queued.stdout.splitlines()[1:]]
+    assert len(jobs) == 2
+    importer.start()
+    wait_for(lambda: all(importer.progress(job)[0] == "done" for job in jobs), "both jobs")
+    wait_for(lambda: len(sink[0].messages) == 2, "the confirmation emails")
+    importer.stop()
+
+    for number, (source, destination) in enumerate(pairs):
+        assert len(snapshot(destination)["INBOX"]) == 5 + number
+        (mail,) = [m for m in sink[0].messages if source.login in m["To"]]
+        assert destination.login in mail["To"] and "complete" in mail["Subject"]
+        text = mail.get_content()
+        assert f"{5 + number} copied, 0 skipped" in text
+        assert "INBOX" in text
