@@ -59,9 +59,11 @@ def upsert(
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets the server read while a CLI command writes; the timeout makes
     # a concurrent writer wait instead of failing with "database is locked".
+    # The timeout comes first: switching a new file to WAL takes a lock that a
+    # second process opening it at the same moment must wait for.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

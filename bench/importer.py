@@ -1,0 +1,742 @@
+"""IMAP bulk import: Murmeli's copy engine against a bare FETCH + MULTIAPPEND copy, mbsync and
+offlineimap3, between two local Dovecots.
+
+Run ``.venv/bin/python bench/importer.py`` (``--quick`` for ~2,000 messages). The script
+
+1. starts two throw-away Dovecots on 127.0.0.1 (``tests/dovecot_process.py``,
+   ``mail_fsync = never``), a source and a destination;
+2. generates a corpus once, deterministically (fixed seed), and loads it into one
+   source account with MULTIAPPEND: 20,000 messages over 8 folders (INBOX, Sent,
+   Drafts, Trash, Junk, Archive, Archive/2019, Projects), log-normal sizes (median
+   ~20 KB, ~570 MB in all), a third multipart with a base64 attachment, some 8-bit
+   UTF-8 bodies, 2% without Message-ID, system flags and keywords, INTERNALDATEs
+   spread over 12 years in several zones; every message carries ``X-Bench-Serial``
+   so copies are matched whatever their UID;
+3. copies the whole source account, once per contender, into a new destination
+   account (wall-clock time, logins included):
+
+   * **raw**: the limit of one connection per side, written here with imapclient:
+     per folder EXAMINE, then FETCH ``BODY.PEEK[] FLAGS INTERNALDATE`` of 100
+     messages at a time and one MULTIAPPEND of them; no identity, no state;
+   * **Murmeli**: ``importer.copy.copy_account`` in this process with a fresh
+     SQLite database; then two re-runs over the imported account with nothing
+     to copy: a new job on the same database, and a new job with the database
+     lost (the identity index rebuilt from the destination);
+   * **Murmeli daemon**: the same copy as users run it, through the CLI: ``murmeli
+     importer`` already running, the time from ``murmeli import add`` to the job
+     ``done`` in the database;
+   * **mbsync** (Debian ``isync``, installed with apt-get if missing): one
+     ``Sync Pull`` channel, ``Patterns *``, ``Create Near``, ``CopyArrivalDate yes``;
+   * **offlineimap3** (Debian ``offlineimap3``): IMAP to IMAP, source read-only,
+     defaults otherwise, stopped after ``--offlineimap-timeout`` seconds;
+
+4. verifies each copy: the message count of every folder equal (a failure
+   stops the bench), and on a sample of messages whether bytes, flags (keywords
+   included, ``\\Recent`` aside) and INTERNALDATE (the instant: maildir keeps no
+   zone) are identical; for Murmeli anything but 100% is a failure;
+5. prints messages/s, MB/s and the ratios to the targets: Murmeli >= 1.5x mbsync,
+   >= 75% of raw; a re-run under 5 s. Plain text, then Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import math
+import os
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from davserver.database import Database
+from importer.connection import ImapEndpoint
+from importer.copy import copy_account
+from tests.dovecot_process import DovecotServer, available
+
+SEED = 20240501
+PASSWORD = "bench-password-1"
+SERIAL_HEADER = "X-Bench-Serial"
+SERIAL_ITEM = f"BODY.PEEK[HEADER.FIELDS ({SERIAL_HEADER.upper()})]".encode()
+SERIAL_KEY = SERIAL_ITEM.replace(b".PEEK", b"")
+MB = 1_000_000
+MURMELI = [sys.executable, "-m", "davserver.cli"]
+
+# Folder, share of the messages, and the flags its messages tend to have.
+FOLDERS = (
+    ("INBOX", 0.34),
+    ("Archive", 0.18),
+    ("Archive/2019", 0.10),
+    ("Sent", 0.14),
+    ("Projects", 0.10),
+    ("Trash", 0.06),
+    ("Junk", 0.05),
+    ("Drafts", 0.03),
+)
+KEYWORDS = ("$Forwarded", "$MDNSent", "Work", "$Label1", "Important-Client")
+ZONES = tuple(timezone(timedelta(hours=h)) for h in (-8, -5, 0, 1, 2, 5.5, 9))
+_VOCABULARY = (
+    "the of and to in is that for it as with was on be by at this have from or an they which "
+    "one you were all we when there can more if no out so said what up its about into than "
+    "them only other new some could time these two may then first any my now such like our "
+    "over man me even most made after also did many before must through back years where "
+    "invoice meeting schedule report budget project deadline review draft release server "
+    "Grüße Zürich ça déjà façon Straße naïve Ångström señor über"
+)
+WORDS = tuple(_VOCABULARY.split())
+
+# Log-normal sizes: median 20 KB; sigma chosen so the mean is ~28.5 KB (20,000 -> ~570 MB).
+MEDIAN_SIZE = 20_000
+SIGMA = 0.84
+MIN_SIZE, MAX_SIZE = 700, 6_000_000
+
+
+@dataclass(frozen=True)
+class Message:
+    serial: int
+    folder: str
+    body: bytes
+    flags: tuple[str, ...]
+    internal_date: datetime
+
+
+class Pools:
+    """Pre-built text and base64 so that generating 570 MB is slicing, not composing."""
+
+    def __init__(self, rng: random.Random) -> None:
+        lines = []
+        for _ in range(40_000):
+            words = rng.choices(WORDS, k=rng.randint(6, 14))
+            lines.append(" ".join(words))
+        self.text = ("\r\n".join(lines) + "\r\n").encode()
+        raw = rng.randbytes(3 * 1024 * 1024)
+        encoded = base64.encodebytes(raw).replace(b"\n", b"\r\n")
+        self.base64 = encoded
+        self.base64_line = encoded.index(b"\r\n") + 2
+
+    def text_slice(self, rng: random.Random, size: int) -> bytes:
+        size = min(size, len(self.text) // 2)
+        start = self.text.index(b"\r\n", rng.randrange(len(self.text) - size - 200)) + 2
+        end = self.text.index(b"\r\n", start + size) + 2
+        return self.text[start:end]
+
+    def base64_slice(self, rng: random.Random, size: int) -> bytes:
+        """Whole base64 lines; attachments larger than the pool repeat it."""
+        lines = max(1, size // self.base64_line)
+        start = rng.randrange(len(self.base64) // self.base64_line) * self.base64_line
+        doubled_needed = start + lines * self.base64_line
+        data = self.base64
+        while len(data) < doubled_needed:
+            data += self.base64
+        return data[start:doubled_needed]
+
+
+def generate_corpus(count: int) -> list[Message]:
+    rng = random.Random(SEED)
+    pools = Pools(rng)
+    folders, weights = zip(*FOLDERS, strict=True)
+    start = datetime(2012, 1, 1, tzinfo=UTC)
+    span = (datetime(2024, 6, 1, tzinfo=UTC) - start).total_seconds()
+    messages = []
+    for serial in range(count):
+        folder = rng.choices(folders, weights)[0]
+        moment = start + timedelta(seconds=rng.uniform(0, span))
+        internal_date = moment.astimezone(rng.choice(ZONES)).replace(microsecond=0)
+        size = int(min(MAX_SIZE, max(MIN_SIZE, rng.lognormvariate(math.log(MEDIAN_SIZE), SIGMA))))
+        body = compose(rng, pools, serial, folder, internal_date, size)
+        messages.append(Message(serial, folder, body, flags_for(rng, folder), internal_date))
+    return messages
+
+
+def compose(
+    rng: random.Random, pools: Pools, serial: int, folder: str, date: datetime, size: int
+) -> bytes:
+    sent = folder in ("Sent", "Drafts")
+    sender = "alice@example.org" if sent else f"Sender {serial % 997} <s{serial % 997}@example.net>"
+    headers = [
+        f"Return-Path: <s{serial % 997}@example.net>",
+        f"Received: from mx{serial % 7}.example.net by mx.example.org; "
+        f"{_rfc5322(date + timedelta(seconds=3))}",
+        f"From: {sender}",
+        "To: Alice <alice@example.org>",
+        f"Subject: {' '.join(rng.choices(WORDS, k=rng.randint(2, 8)))} #{serial}",
+        f"Date: {_rfc5322(date - timedelta(seconds=rng.randint(1, 600)))}",
+        f"{SERIAL_HEADER}: {serial}",
+    ]
+    if rng.random() >= 0.02:
+        headers.append(f"Message-ID: <{serial}.{rng.getrandbits(48):x}@example.net>")
+    headers.append("MIME-Version: 1.0")
+    if rng.random() < 0.33 and size > 4_000:
+        text = pools.text_slice(rng, rng.randint(300, 3_000))
+        attachment = pools.base64_slice(rng, size - len(text) - 1_200)
+        headers.append(f'Content-Type: multipart/mixed; boundary="=_b{serial}"')
+        body = (
+            f"--=_b{serial}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        ).encode()
+        body += (
+            text
+            + (
+                f'--=_b{serial}\r\nContent-Type: application/pdf; name="doc{serial}.pdf"\r\n'
+                "Content-Transfer-Encoding: base64\r\n"
+                f'Content-Disposition: attachment; filename="doc{serial}.pdf"\r\n\r\n'
+            ).encode()
+        )
+        body += attachment + f"--=_b{serial}--\r\n".encode()
+    else:
+        headers.append("Content-Type: text/plain; charset=utf-8")
+        headers.append("Content-Transfer-Encoding: 8bit")
+        body = pools.text_slice(rng, max(100, size - 600))
+    return ("\r\n".join(headers) + "\r\n\r\n").encode() + body
+
+
+def _rfc5322(moment: datetime) -> str:
+    return moment.strftime("%a, %d %b %Y %H:%M:%S %z")
+
+
+def flags_for(rng: random.Random, folder: str) -> tuple[str, ...]:
+    if folder == "Drafts":
+        return (r"\Draft",)
+    read = folder in ("Sent", "Archive", "Archive/2019") or rng.random() < 0.7
+    flags = [r"\Seen"] if read else []
+    if rng.random() < 0.1:
+        flags.append(r"\Answered")
+    if rng.random() < 0.05:
+        flags.append(r"\Flagged")
+    if rng.random() < 0.12:
+        flags += rng.sample(KEYWORDS, rng.randint(1, 2))
+    return tuple(flags)
+
+
+def batches(items: Sequence, count: int, size: Callable[[object], int], limit: int) -> Iterator:
+    """Consecutive runs of ``items``: at most ``count`` items and about ``limit`` bytes each."""
+    run: list = []
+    weight = 0
+    for item in items:
+        run.append(item)
+        weight += size(item)
+        if len(run) >= count or weight >= limit:
+            yield run
+            run, weight = [], 0
+    if run:
+        yield run
+
+
+def load_source(endpoint: ImapEndpoint, messages: Sequence[Message]) -> None:
+    client = endpoint.connect()
+    try:
+        existing = {name for _, _, name in client.list_folders()}
+        for folder, _ in FOLDERS:
+            if folder not in existing:
+                client.create_folder(folder)
+                client.subscribe_folder(folder)
+        for folder, _ in FOLDERS:
+            mine = [m for m in messages if m.folder == folder]
+            for run in batches(mine, 200, lambda m: len(m.body), 8 * MB):
+                client.multiappend(
+                    folder,
+                    [{"msg": m.body, "flags": m.flags, "date": m.internal_date} for m in run],
+                )
+    finally:
+        client.logout()
+
+
+# --- contenders -------------------------------------------------------------------------
+
+
+def raw_copy(source: ImapEndpoint, destination: ImapEndpoint) -> None:
+    """FETCH 100 messages, MULTIAPPEND them: the floor of any one-connection copy."""
+    reader, writer = source.connect(), destination.connect()
+    try:
+        existing = {name for _, _, name in writer.list_folders()}
+        for flags, _, folder in reader.list_folders():
+            if b"\\Noselect" in flags:
+                continue
+            if folder not in existing:
+                writer.create_folder(folder)
+            reader.select_folder(folder, readonly=True)
+            uids = reader.search("ALL")
+            for start in range(0, len(uids), 100):
+                fetched = reader.fetch(
+                    uids[start : start + 100], [b"BODY.PEEK[]", b"FLAGS", b"INTERNALDATE"]
+                )
+                writer.multiappend(
+                    folder,
+                    [
+                        {
+                            "msg": data[b"BODY[]"],
+                            "flags": [f.decode() for f in data[b"FLAGS"] if f != b"\\Recent"],
+                            "date": data[b"INTERNALDATE"],
+                        }
+                        for _, data in sorted(fetched.items())
+                    ],
+                )
+            reader.unselect_folder()
+    finally:
+        reader.logout()
+        writer.logout()
+
+
+def murmeli_copy(
+    source: ImapEndpoint, destination: ImapEndpoint, database: Path, job: str, expected: int
+) -> None:
+    progress = copy_account(source, destination, Database(f"sqlite:///{database}"), job)
+    copied = sum(p.copied for p in progress)
+    skipped = sum(p.skipped for p in progress)
+    failed = sum(p.failed for p in progress)
+    if failed or copied + skipped != expected:
+        raise SystemExit(f"Murmeli {job}: copied {copied}, skipped {skipped}, failed {failed}")
+
+
+class MurmeliImporter:
+    """``murmeli importer`` on its own data folder; jobs queued with ``murmeli import add``."""
+
+    def __init__(self, root: Path, destination: DovecotServer) -> None:
+        root.mkdir()
+        self.root = root
+        self.config = root / "murmeli.yaml"
+        self.config.write_text(
+            f"importer:\n  host: {destination.host}\n  port: {destination.port}\n"
+            "  security: none\n  poll_interval: 100ms\n"
+        )
+        self.environment = dict(
+            os.environ, MURMELI_DATA=str(root / "data"), MURMELI_CONFIG=str(self.config)
+        )
+        self.daemon: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        """Creates the database first: two processes creating it at once can fail "locked"."""
+        subprocess.run(
+            [*MURMELI, "import", "status"], env=self.environment, capture_output=True, check=True
+        )
+        with open(self.root / "importer.log", "w") as log:
+            self.daemon = subprocess.Popen(
+                [*MURMELI, "importer"],
+                env=self.environment,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
+        time.sleep(1)
+
+    def copy(self, source: ImapEndpoint, destination: ImapEndpoint, expected: int) -> None:
+        """Queues the job and waits for it to end: what a user would wait for."""
+        password_file = self.root / f"{destination.login}.password"
+        password_file.write_text(destination.password + "\n")
+        added = subprocess.run(
+            [
+                *MURMELI, "import", "add", "--from", source.login, "--to", destination.login,
+                "--server", f"{source.host}:{source.port}", "--security", "none",
+                "--allow-plaintext", "--to-password-file", str(password_file), "--password-stdin",
+            ],
+            input=source.password + "\n", capture_output=True, text=True, env=self.environment,
+        )  # fmt: skip
+        if added.returncode:
+            raise RuntimeError(f"murmeli import add: {added.stderr.strip()}")
+        job = added.stdout.splitlines()[-1]
+        while (state := self._state(job))[0] not in ("done", "failed", "cancelled"):
+            time.sleep(0.05)
+        if state != ("done", expected):
+            log = (self.root / "importer.log").read_text()[-800:]
+            raise RuntimeError(f"murmeli import {job}: {state}, expected done, {expected}\n{log}")
+
+    def _state(self, job: str) -> tuple[str, int]:
+        """State and messages copied, read from the database as ``import status`` would."""
+        with sqlite3.connect(self.root / "data" / "murmeli.sqlite3", timeout=10) as database:
+            (state,) = database.execute(
+                "SELECT state FROM import_jobs WHERE id = ?", (job,)
+            ).fetchone()
+            (copied,) = database.execute(
+                "SELECT COALESCE(SUM(copied), 0) FROM import_progress WHERE job = ?", (job,)
+            ).fetchone()
+        return state, copied
+
+    def stop(self) -> None:
+        if self.daemon is not None:
+            self.daemon.send_signal(signal.SIGTERM)
+            self.daemon.wait(timeout=60)
+            self.daemon = None
+
+
+def ensure_tool(command: str, package: str) -> str | None:
+    """The tool's path, installing its Debian package first if needed (as root only)."""
+    found = shutil.which(command)
+    if found:
+        return found
+    print(f"{command} missing: apt-get install -y {package} ...", flush=True)
+    result = subprocess.run(
+        ["apt-get", "install", "-y", package],
+        capture_output=True,
+        text=True,
+        env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+    )
+    if result.returncode:
+        print(f"  could not install {package}: {result.stderr.strip()[-300:]}")
+        return None
+    return shutil.which(command)
+
+
+def mbsync_copy(source: ImapEndpoint, destination: ImapEndpoint, work: Path) -> None:
+    work.mkdir()
+    config = work / "mbsyncrc"
+    accounts = "".join(
+        f"IMAPAccount {name}\nHost {e.host}\nPort {e.port}\nUser {e.login}\nPass {e.password}\n"
+        f"SSLType None\nAuthMechs LOGIN\n\nIMAPStore {name}\nAccount {name}\n\n"
+        for name, e in (("source", source), ("destination", destination))
+    )
+    config.write_text(
+        accounts + "Channel copy\nFar :source:\nNear :destination:\nPatterns *\n"
+        "Create Near\nSync Pull\nExpunge None\nRemove None\nCopyArrivalDate yes\n"
+        f"SyncState {work}/state/\n"
+    )
+    (work / "state").mkdir()
+    run_tool(["mbsync", "-q", "-c", str(config), "copy"], timeout=1800)
+
+
+def offlineimap_copy(
+    source: ImapEndpoint, destination: ImapEndpoint, work: Path, timeout: float
+) -> None:
+    work.mkdir()
+    config = work / "offlineimaprc"
+    repositories = "".join(
+        f"[Repository {name}]\ntype = IMAP\nremotehost = {e.host}\nremoteport = {e.port}\n"
+        f"remoteuser = {e.login}\nremotepass = {e.password}\nssl = no\nstarttls = no\n"
+        f"{extra}\n"
+        for name, e, extra in (
+            ("source", source, "readonly = True\n"),
+            ("destination", destination, ""),
+        )
+    )
+    config.write_text(
+        f"[general]\naccounts = bench\nmetadata = {work}/metadata\nui = quiet\n\n"
+        "[Account bench]\nlocalrepository = destination\nremoterepository = source\n\n"
+        + repositories
+    )
+    run_tool(["offlineimap", "-o", "-c", str(config)], timeout=timeout)
+
+
+def run_tool(command: list[str], timeout: float) -> None:
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+    if result.returncode:
+        raise RuntimeError(
+            f"{command[0]} exited {result.returncode}: {(result.stderr or result.stdout)[-800:]}"
+        )
+
+
+# --- verification -----------------------------------------------------------------------
+
+
+@dataclass
+class Exactness:
+    sampled: int = 0
+    bytes_equal: int = 0
+    flags_equal: int = 0
+    dates_equal: int = 0
+
+    def share(self, count: int) -> str:
+        return f"{100 * count / self.sampled:.0f}%" if self.sampled else "n/a"
+
+    def complete(self) -> bool:
+        return self.sampled == self.bytes_equal == self.flags_equal == self.dates_equal
+
+
+def folder_serials(client: IMAPClient, folder: str) -> dict[int, int]:
+    """Serial -> UID of every message of ``folder``."""
+    client.select_folder(folder, readonly=True)
+    uids = client.search("ALL")
+    fetched = client.fetch(uids, [SERIAL_ITEM]) if uids else {}
+    client.unselect_folder()
+    serials = {}
+    for uid, data in fetched.items():
+        value = data[SERIAL_KEY].split(b":", 1)[1].strip()
+        serials[int(value)] = uid
+    return serials
+
+
+def verify(
+    source: ImapEndpoint, destination: ImapEndpoint, corpus: Sequence[Message], stride: int
+) -> Exactness:
+    """Raises if any folder's count differs; measures exactness on every ``stride``-th message."""
+    reader, writer = source.connect(), destination.connect()
+    exactness = Exactness()
+    try:
+        for folder, _ in FOLDERS:
+            theirs = folder_serials(reader, folder)
+            ours = folder_serials(writer, folder)
+            if len(theirs) != len(ours) or set(theirs) != set(ours):
+                raise RuntimeError(
+                    f"{destination.login}: {folder} has {len(ours)} messages, source {len(theirs)}"
+                )
+            sample = sorted(theirs)[::stride]
+            compare(reader, writer, folder, [(theirs[s], ours[s]) for s in sample], exactness)
+    finally:
+        reader.logout()
+        writer.logout()
+    return exactness
+
+
+def compare(
+    reader: IMAPClient,
+    writer: IMAPClient,
+    folder: str,
+    pairs: Sequence[tuple[int, int]],
+    exactness: Exactness,
+) -> None:
+    items = [b"BODY.PEEK[]", b"FLAGS", b"INTERNALDATE"]
+    for run in batches(pairs, 100, lambda _: 1, 100):
+        reader.select_folder(folder, readonly=True)
+        original = reader.fetch([s for s, _ in run], items)
+        writer.select_folder(folder, readonly=True)
+        copy = writer.fetch([d for _, d in run], items)
+        for source_uid, destination_uid in run:
+            a, b = original[source_uid], copy[destination_uid]
+            exactness.sampled += 1
+            exactness.bytes_equal += a[b"BODY[]"] == b[b"BODY[]"]
+            exactness.flags_equal += _flags(a) == _flags(b)
+            exactness.dates_equal += a[b"INTERNALDATE"] == b[b"INTERNALDATE"]
+
+
+def _flags(data: dict) -> set[bytes]:
+    return {flag.lower() for flag in data[b"FLAGS"]} - {b"\\recent"}
+
+
+# --- running and reporting ----------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float | None
+    messages: int
+    megabytes: float
+    exactness: Exactness | None = None
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def rate(self) -> float | None:
+        return self.messages / self.seconds if self.seconds else None
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.work = Path(tempfile.mkdtemp(prefix="murmeli-bench-importer-"))
+        self.source_server = DovecotServer()
+        self.destination_server = DovecotServer()
+        self.corpus: list[Message] = []
+        self.source: ImapEndpoint | None = None
+        self.results: list[Result] = []
+
+    def endpoint(self, server: DovecotServer, name: str) -> ImapEndpoint:
+        login = server.add_user(f"{name}@example.org", PASSWORD)
+        return ImapEndpoint(server.host, server.port, "none", login, PASSWORD)
+
+    def prepare(self) -> None:
+        self.source_server.start()
+        self.destination_server.start()
+        started = time.monotonic()
+        self.corpus = generate_corpus(self.args.messages)
+        total = sum(len(m.body) for m in self.corpus)
+        sizes = sorted(len(m.body) for m in self.corpus)
+        print(
+            f"corpus: {len(self.corpus)} messages, {total / MB:.0f} MB, median "
+            f"{sizes[len(sizes) // 2] / 1000:.1f} KB, largest {sizes[-1] / MB:.1f} MB "
+            f"(generated in {time.monotonic() - started:.1f} s)",
+            flush=True,
+        )
+        self.source = self.endpoint(self.source_server, "source")
+        started = time.monotonic()
+        load_source(self.source, self.corpus)
+        print(f"loaded into the source with MULTIAPPEND in {time.monotonic() - started:.1f} s")
+
+    @property
+    def megabytes(self) -> float:
+        return sum(len(m.body) for m in self.corpus) / MB
+
+    @property
+    def stride(self) -> int:
+        return max(1, len(self.corpus) // self.args.sample)
+
+    def contend(self, name: str, run: Callable[[ImapEndpoint], None], note: str = "") -> Result:
+        destination = self.endpoint(self.destination_server, re.sub(r"\W+", "-", name.lower()))
+        print(f"{name} ...", flush=True)
+        started = time.monotonic()
+        run(destination)
+        seconds = time.monotonic() - started
+        exactness = verify(self.source, destination, self.corpus, self.stride)
+        result = Result(name, seconds, len(self.corpus), self.megabytes, exactness, note)
+        print(f"  {seconds:.1f} s, {result.rate():.0f} msg/s", flush=True)
+        self.results.append(result)
+        result.extra["destination"] = destination
+        return result
+
+    def skipped(self, name: str, why: str) -> None:
+        print(f"{name} left out: {why}", flush=True)
+        self.results.append(Result(name, None, len(self.corpus), self.megabytes, note=why))
+
+    def run(self) -> None:
+        source = self.source
+        self.contend("raw FETCH+MULTIAPPEND", lambda d: raw_copy(source, d))
+        self.run_murmeli()
+        if ensure_tool("mbsync", "isync"):
+            self.contend(
+                "mbsync",
+                lambda d: mbsync_copy(source, d, self.work / "mbsync"),
+                "adds X-TUID to every message",
+            )
+        else:
+            self.skipped("mbsync", "isync not installable")
+        self.run_offlineimap()
+
+    def run_murmeli(self) -> None:
+        database = self.work / "murmeli.sqlite3"
+        result = self.contend(
+            "Murmeli",
+            lambda d: murmeli_copy(self.source, d, database, "bench-1", len(self.corpus)),
+        )
+        if not result.exactness.complete():
+            raise SystemExit(f"Murmeli's copy is not exact: {result.exactness}")
+        destination = result.extra["destination"]
+        for name, path, job in (
+            ("Murmeli re-run (index kept)", database, "bench-2"),
+            ("Murmeli re-run (index lost)", self.work / "lost.sqlite3", "bench-3"),
+        ):
+            started = time.monotonic()
+            murmeli_copy(self.source, destination, path, job, len(self.corpus))
+            seconds = time.monotonic() - started
+            print(f"{name}: {seconds:.2f} s", flush=True)
+            self.results.append(Result(name, seconds, 0, 0.0, note="nothing to copy"))
+        self.run_murmeli_daemon()
+
+    def run_murmeli_daemon(self) -> None:
+        """The same copy as users run it: ``murmeli import add``, then ``murmeli importer``."""
+        importer = MurmeliImporter(self.work / "daemon", self.destination_server)
+        importer.start()
+        try:
+            self.contend(
+                "Murmeli daemon",
+                lambda d: importer.copy(self.source, d, len(self.corpus)),
+                "import add -> job done",
+            )
+        finally:
+            importer.stop()
+
+    def run_offlineimap(self) -> None:
+        name = "offlineimap3"
+        if not ensure_tool("offlineimap", "offlineimap3"):
+            self.skipped(name, "offlineimap3 not installable")
+            return
+        timeout = self.args.offlineimap_timeout
+        try:
+            self.contend(
+                name, lambda d: offlineimap_copy(self.source, d, self.work / "offlineimap", timeout)
+            )
+        except subprocess.TimeoutExpired:
+            self.skipped(name, f"stopped after {timeout:.0f} s")
+        except RuntimeError as failure:
+            self.skipped(name, str(failure).splitlines()[0][:200])
+
+    def close(self) -> None:
+        self.source_server.stop()
+        self.destination_server.stop()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def table(results: Sequence[Result]) -> list[list[str]]:
+    rows = [["contender", "seconds", "msg/s", "MB/s", "bytes", "flags", "dates", "note"]]
+    for r in results:
+        timed = r.seconds is not None
+        copying = timed and r.messages
+        e = r.exactness
+        rows.append(
+            [
+                r.name,
+                f"{r.seconds:.2f}" if timed else "-",
+                f"{r.rate():.0f}" if copying else "-",
+                f"{r.megabytes / r.seconds:.1f}" if copying else "-",
+                e.share(e.bytes_equal) if e else "-",
+                e.share(e.flags_equal) if e else "-",
+                e.share(e.dates_equal) if e else "-",
+                r.note,
+            ]
+        )
+    return rows
+
+
+def ratios(results: Sequence[Result]) -> list[str]:
+    by_name = {r.name: r for r in results}
+    murmeli = by_name["Murmeli"]
+    lines = []
+    for other, target in (("mbsync", 1.5), ("raw FETCH+MULTIAPPEND", 0.75)):
+        theirs = by_name.get(other)
+        if theirs and theirs.seconds:
+            ratio = theirs.seconds / murmeli.seconds
+            verdict = "met" if ratio >= target else "MISSED"
+            lines.append(f"Murmeli / {other}: {ratio:.2f}x (target >= {target}x: {verdict})")
+    rerun = by_name["Murmeli re-run (index kept)"].seconds
+    verdict = "met" if rerun < 5 else "MISSED"
+    lines.append(f"Murmeli re-run: {rerun:.2f} s (target < 5 s: {verdict})")
+    return lines
+
+
+def print_report(results: Sequence[Result], corpus: str) -> None:
+    rows = table(results)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print(f"\n{corpus}\n")
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    print()
+    for line in ratios(results):
+        print(line)
+    print(f"\n**{corpus}**\n")
+    print("| " + " | ".join(rows[0]) + " |")
+    print("|" + "|".join("---" for _ in rows[0]) + "|")
+    for row in rows[1:]:
+        print("| " + " | ".join(row) + " |")
+    print()
+    for line in ratios(results):
+        print(f"- {line}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="~2,000 messages")
+    parser.add_argument("--messages", type=int, help="corpus size (default 20,000)")
+    parser.add_argument("--sample", type=int, default=2_000, help="messages compared byte-wise")
+    parser.add_argument(
+        "--offlineimap-timeout", type=float, default=900, help="seconds before giving up"
+    )
+    args = parser.parse_args()
+    args.messages = args.messages or (2_000 if args.quick else 20_000)
+    if not available():
+        raise SystemExit("needs Dovecot: apt-get install dovecot-imapd")
+    bench = Bench(args)
+    try:
+        bench.prepare()
+        bench.run()
+    finally:
+        bench.close()
+    corpus = (
+        f"{len(bench.corpus)} messages, {bench.megabytes:.0f} MB, {len(FOLDERS)} folders, "
+        "two local Dovecots (mail_fsync = never)"
+    )
+    print_report(bench.results, corpus)
+
+
+if __name__ == "__main__":
+    main()
