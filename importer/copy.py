@@ -5,12 +5,16 @@ changes, flags included. Each message keeps its bytes, flags and INTERNALDATE.
 Messages whose identity is already in the destination folder (or, for a
 catch-all such as Gmail's All Mail, anywhere in the account) are skipped.
 Progress is committed after every batch, with the identities it added, so a
-run killed at any point resumes without loss and without doubles.
+run killed at any point resumes without loss and without doubles. Reading the
+source and writing the destination overlap (see ``FolderCopy``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import queue
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
@@ -22,6 +26,9 @@ from importer.folders import SPECIAL_USES, FolderMapping, SourceFolder, plan_fol
 from importer.index import DestinationIndex
 from importer.progress import FolderProgress, load_progress
 from importer.summaries import MessageSummary, chunks, summarise, uids_after
+
+READ_AHEAD = 2  # batches fetched and waiting for their APPEND: bounds memory to ~3 batches
+POLL = 0.05  # seconds between the reader's looks at whether the writer has gone
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,15 @@ def _text(value: bytes | str | None) -> str | None:
 
 
 class FolderCopy:
+    """Copies one folder at a time: a reader thread fetches ahead while this thread appends.
+
+    The time of a copy is spent waiting on two sockets, so the source is read
+    (summaries, duplicate check, bodies) by a ``_FolderReader`` thread up to
+    ``READ_AHEAD`` batches ahead, while this thread appends each batch and
+    commits it, in order. Each connection is used by one thread at a time: the
+    source by the reader while it runs, the destination and the commits here.
+    """
+
     def __init__(
         self,
         source: IMAPClient,
@@ -106,66 +122,156 @@ class FolderCopy:
     def run(self, mapping: FolderMapping) -> FolderProgress:
         database = self.index.database
         progress = load_progress(database, self.job, mapping.source, mapping.destination)
-        uidvalidity = self.source.select_folder(mapping.source, readonly=True)[b"UIDVALIDITY"]
-        if progress.uidvalidity != uidvalidity:
-            progress.uidvalidity, progress.last_uid = uidvalidity, 0
         ensure_folder(self.destination, mapping.destination, self.delimiter)
         mailbox = self.index.refresh(self.destination, mapping.destination)
-        batch = _Batch(self, progress, mapping, mailbox)
-        for uids in chunks(uids_after(self.source, progress.last_uid)):
-            summaries = summarise(self.source, uids)
-            known = self.index.known(
-                None if mapping.catch_all else mailbox, {s.identity for s in summaries}
+        with _FolderReader(self, mapping, progress, mailbox) as reader:
+            for batch in reader.batches():
+                self._commit(progress, mapping, mailbox, batch)
+        return progress
+
+    def _commit(
+        self, progress: FolderProgress, mapping: FolderMapping, mailbox: int, batch: _Fetched
+    ) -> None:
+        """Appends ``batch``, then records it with its resume point in one transaction."""
+        appended = (
+            append_messages(self.destination, mapping.destination, batch.messages)
+            if batch.messages
+            else []
+        )
+        progress.skipped += batch.skipped
+        progress.failed += batch.wanted - len(appended)
+        progress.copied += len(appended)
+        progress.bytes += sum(summary.size for summary in appended)
+        progress.uidvalidity, progress.last_uid = batch.uidvalidity, batch.through
+        with self.index.database.transaction() as connection:
+            self.index.add(connection, mailbox, (s.identity for s in appended))
+            progress.save(connection)
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    """One APPEND read ahead: the bodies, what was asked and skipped, and the resume point."""
+
+    messages: list[tuple[MessageSummary, bytes]]
+    wanted: int  # messages asked for; those the source no longer returned count as failed
+    skipped: int
+    uidvalidity: int
+    through: int
+
+
+class _Stopped(Exception):
+    """The writer is gone (done, failed or interrupted): the reader ends without a word."""
+
+
+_END = object()
+
+
+class _FolderReader:
+    """A thread reading one source folder into a bounded queue, in the order of its UIDs.
+
+    It ends after the folder, after its first error (handed to the writer
+    through the queue and raised there), or when the writer leaves the
+    ``with`` block for any reason: leaving always waits for the thread.
+    """
+
+    def __init__(
+        self, copy: FolderCopy, mapping: FolderMapping, progress: FolderProgress, mailbox: int
+    ) -> None:
+        self.copy = copy
+        self.mapping = mapping
+        self.mailbox = mailbox
+        self.uidvalidity, self.last_uid = progress.uidvalidity, progress.last_uid
+        self.queue: queue.Queue[_Fetched | BaseException | object] = queue.Queue(READ_AHEAD)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(
+            target=self._run, name=f"import-{copy.job}-read", daemon=True
+        )
+
+    def __enter__(self) -> _FolderReader:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def batches(self) -> Iterator[_Fetched]:
+        """The batches in order; raises what the reader raised, where the writer is."""
+        while (item := self.queue.get()) is not _END:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _run(self) -> None:
+        try:
+            self._read()
+            self.put(_END)
+        except _Stopped:
+            return
+        except Exception as error:
+            with contextlib.suppress(_Stopped):
+                self.put(error)
+
+    def _read(self) -> None:
+        source, index, mapping = self.copy.source, self.copy.index, self.mapping
+        uidvalidity = source.select_folder(mapping.source, readonly=True)[b"UIDVALIDITY"]
+        last_uid = self.last_uid if uidvalidity == self.uidvalidity else 0
+        batch = _Batch(self, uidvalidity)
+        for uids in chunks(uids_after(source, last_uid)):
+            summaries = summarise(source, uids)
+            known = index.known(
+                None if mapping.catch_all else self.mailbox, {s.identity for s in summaries}
             )
             for summary in summaries:
                 batch.consider(summary, duplicate=summary.identity in known)
             batch.flush(through=uids[-1])
-        self.source.unselect_folder()
-        return progress
+        source.unselect_folder()
+
+    def put(self, item: object) -> None:
+        """Waits for room in the queue, unless the writer has gone."""
+        while not self.stopping.is_set():
+            try:
+                self.queue.put(item, timeout=POLL)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
 
 
 class _Batch:
-    """Messages waiting for one APPEND, and the skips since the last commit."""
+    """Messages waiting for one APPEND, and the skips since the last one: the reader's side."""
 
-    def __init__(
-        self, copy: FolderCopy, progress: FolderProgress, mapping: FolderMapping, mailbox: int
-    ) -> None:
-        self.copy = copy
-        self.progress = progress
-        self.mapping = mapping
-        self.mailbox = mailbox
+    def __init__(self, reader: _FolderReader, uidvalidity: int) -> None:
+        self.reader = reader
+        self.uidvalidity = uidvalidity
         self.pending: list[MessageSummary] = []
+        self.pending_bytes = 0
+        self.skipped = 0
         self.seen: set[str] = set()
 
     def consider(self, summary: MessageSummary, duplicate: bool) -> None:
         if duplicate or summary.identity in self.seen:
-            self.progress.skipped += 1
+            self.skipped += 1
         else:
             self.seen.add(summary.identity)
             self.pending.append(summary)
-        limits = self.copy.limits
-        if len(self.pending) >= limits.messages or (
-            sum(s.size for s in self.pending) >= limits.bytes
-        ):
+            self.pending_bytes += summary.size
+        limits = self.reader.copy.limits
+        if len(self.pending) >= limits.messages or self.pending_bytes >= limits.bytes:
             self.flush(through=summary.uid)
 
     def flush(self, through: int) -> None:
-        """Copies the pending messages, then commits them with the resume point ``through``."""
-        appended = self._copy(self.pending) if self.pending else []
-        self.progress.failed += len(self.pending) - len(appended)
-        self.progress.copied += len(appended)
-        self.progress.bytes += sum(summary.size for summary in appended)
-        self.progress.last_uid = through
-        with self.copy.index.database.transaction() as connection:
-            self.copy.index.add(connection, self.mailbox, (s.identity for s in appended))
-            self.progress.save(connection)
-        self.pending = []
+        """Fetches the pending messages and queues them with the resume point ``through``."""
+        fetched = self._fetch(self.pending) if self.pending else []
+        self.reader.put(
+            _Fetched(fetched, len(self.pending), self.skipped, self.uidvalidity, through)
+        )
+        self.pending, self.pending_bytes, self.skipped = [], 0, 0
 
-    def _copy(self, summaries: Sequence[MessageSummary]) -> list[MessageSummary]:
-        fetched = self.copy.source.fetch([s.uid for s in summaries], [b"BODY.PEEK[]"])
-        messages = [
+    def _fetch(self, summaries: Sequence[MessageSummary]) -> list[tuple[MessageSummary, bytes]]:
+        fetched = self.reader.copy.source.fetch([s.uid for s in summaries], [b"BODY.PEEK[]"])
+        return [
             (summary, fetched[summary.uid][b"BODY[]"])
             for summary in summaries
             if b"BODY[]" in fetched.get(summary.uid, {})
         ]
-        return append_messages(self.copy.destination, self.mapping.destination, messages)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,6 +16,8 @@ from imapclient.exceptions import IMAPClientAbortError
 from davserver.database import Database
 from importer.connection import ImapEndpoint
 from importer.copy import BatchLimits, copy_account
+from importer.progress import job_progress
+from importer.runner import Control, Interrupted, InterruptibleDatabase
 from tests.dovecot_process import GMAIL_SPECIAL_USE, DovecotPair, DovecotServer, available
 
 pytestmark = pytest.mark.skipif(not available(), reason="needs dovecot-imapd")
@@ -215,6 +218,72 @@ def test_a_connection_dropped_after_an_append_resumes_with_exactly_one_copy(
 
     # The batch stored but not recorded is found in the destination, not copied again.
     assert totals(progress) == (len(messages) - calls[2], calls[2], 0)
+    assert snapshot(destination) == expected_destination(snapshot(source))
+
+
+def reader_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.endswith("-read")]
+
+
+def test_a_stop_while_the_reader_is_ahead_ends_it_and_the_copy_resumes_exactly(
+    dovecots: DovecotPair, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's stop takes effect at the next commit; batches read ahead are dropped."""
+    source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
+    messages = corpus()
+    fill(source, messages)
+    control = Control()
+    real_multiappend = IMAPClient.multiappend
+
+    def multiappend_then_stop(client, folder, batch):
+        control.stop()
+        return real_multiappend(client, folder, batch)
+
+    monkeypatch.setattr(IMAPClient, "multiappend", multiappend_then_stop)
+    limits = BatchLimits(messages=5, bytes=10_000_000)
+    interruptible = InterruptibleDatabase(database, control)
+    with pytest.raises(Interrupted):
+        copy_account(source, destination, interruptible, "job-1", limits=limits)
+    monkeypatch.undo()
+    assert reader_threads() == []
+    copied = sum(len(content) for content in snapshot(destination).values())
+    assert copied == sum(p.copied for p in job_progress(database, "job-1")) == 5
+
+    progress = copy_account(source, destination, database, "job-1", limits=limits)
+
+    assert totals(progress) == (len(messages), 0, 0)
+    assert snapshot(destination) == expected_destination(snapshot(source))
+    assert reader_threads() == []
+
+
+def test_a_source_failure_in_the_reader_is_raised_by_the_copy_after_the_batches_before_it(
+    dovecots: DovecotPair, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
+    messages = corpus()
+    fill(source, messages)
+    real_fetch = IMAPClient.fetch
+    body_fetches = []
+
+    def fetch_then_drop(client, uids, items, *args, **kwargs):
+        if items == [b"BODY.PEEK[]"]:
+            body_fetches.append(len(uids))
+            if len(body_fetches) == 3:
+                raise IMAPClientAbortError("source connection dropped")
+        return real_fetch(client, uids, items, *args, **kwargs)
+
+    monkeypatch.setattr(IMAPClient, "fetch", fetch_then_drop)
+    limits = BatchLimits(messages=5, bytes=10_000_000)
+    with pytest.raises(IMAPClientAbortError, match="source connection dropped"):
+        copy_account(source, destination, database, "job-1", limits=limits)
+    monkeypatch.undo()
+    assert reader_threads() == []
+    copied = sum(len(content) for content in snapshot(destination).values())
+    assert copied == sum(p.copied for p in job_progress(database, "job-1")) == sum(body_fetches[:2])
+
+    progress = copy_account(source, destination, database, "job-1", limits=limits)
+
+    assert totals(progress) == (len(messages), 0, 0)
     assert snapshot(destination) == expected_destination(snapshot(source))
 
 
