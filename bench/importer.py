@@ -65,6 +65,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from davserver.database import Database
 from importer.connection import ImapEndpoint
 from importer.copy import copy_account
+from importer.settings import ImporterSettings
 from tests.dovecot_process import DovecotServer, available
 
 SEED = 20240501
@@ -293,7 +294,11 @@ def raw_copy(source: ImapEndpoint, destination: ImapEndpoint) -> None:
 def murmeli_copy(
     source: ImapEndpoint, destination: ImapEndpoint, database: Path, job: str, expected: int
 ) -> None:
-    progress = copy_account(source, destination, Database(f"sqlite:///{database}"), job)
+    database_url = f"sqlite:///{database}"
+    at_once = ImporterSettings().folders_at_once
+    progress = copy_account(
+        source, destination, Database(database_url), job, folders_at_once=at_once
+    )
     copied = sum(p.copied for p in progress)
     skipped = sum(p.skipped for p in progress)
     failed = sum(p.failed for p in progress)

@@ -22,9 +22,10 @@ from importer.batch import MAX_ACCOUNTS, BatchError, BatchRules, read_batch
 from importer.connection import SECURITIES
 from importer.daemon import build_daemon
 from importer.jobs import ENDED, JobRequest
-from importer.presets import PresetError, domain_of, source_server
+from importer.presets import PresetError
 from importer.progress import job_progress
 from importer.report import folder_rows, job_report, progress_bar, summary
+from importer.requests import job_request
 
 FOLLOW_INTERVAL = 1.0
 
@@ -134,22 +135,16 @@ def add_batch(args: argparse.Namespace) -> int:
 
 def _request(args: argparse.Namespace) -> JobRequest:
     try:
-        domain_of(args.source)
-        domain_of(args.destination)
-        server = source_server(args.source, args.server, args.security)
+        return job_request(
+            args.source,
+            args.destination,
+            args.server,
+            args.security,
+            args.allow_plaintext,
+            args.prefix,
+        )
     except PresetError as error:
         raise UsageError(str(error)) from None
-    if server.security == "none" and not args.allow_plaintext:
-        raise UsageError(
-            "--security none sends the source password in clear: add --allow-plaintext "
-            "if the network is trusted"
-        )
-    prefix = args.prefix
-    if prefix is not None and (not prefix.strip() or prefix != prefix.strip()):
-        raise UsageError("--prefix: expected a folder name without leading or trailing spaces")
-    return JobRequest(
-        server.host, server.port, server.security, args.source, args.destination, prefix
-    )
 
 
 def _source_password(from_stdin: bool) -> str:

@@ -12,6 +12,7 @@ source and writing the destination overlap (see ``FolderCopy``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -26,6 +27,8 @@ from importer.folders import SPECIAL_USES, FolderMapping, SourceFolder, plan_fol
 from importer.index import DestinationIndex
 from importer.progress import FolderProgress, load_progress
 from importer.summaries import MessageSummary, chunks, summarise, uids_after
+
+log = logging.getLogger(__name__)
 
 READ_AHEAD = 2  # batches fetched and waiting for their APPEND: bounds memory to ~3 batches
 POLL = 0.05  # seconds between the reader's looks at whether the writer has gone
@@ -46,20 +49,119 @@ def copy_account(
     job: str,
     prefix: str | None = None,
     limits: BatchLimits = BatchLimits(),
+    folders_at_once: int = 1,
 ) -> list[FolderProgress]:
-    """Copies every folder; returns the progress of each, in the order copied."""
+    """Copies every folder; returns the progress of each, in the order of the plan.
+
+    With ``folders_at_once`` > 1, that many folders are copied at the same
+    time, each worker on its own pair of connections: one connection's APPENDs
+    leave the destination idle while it waits for the next command. A
+    catch-all folder waits for all the others (it copies what they did not).
+    """
+    with _connected(source, destination) as (source_client, destination_client):
+        plan, delimiter = read_plan(source_client, destination_client, prefix)
+        for mapping in plan:  # parents first, before workers could race to create them
+            ensure_folder(destination_client, mapping.destination, delimiter)
+        index = DestinationIndex(database, destination.login)
+        workers = _Workers(index, job, limits)
+        first = workers.copier(source_client, destination_client)
+        ordinary = [mapping for mapping in plan if not mapping.catch_all]
+        if folders_at_once > 1 and len(ordinary) > 1:
+            ordinary.sort(key=lambda m: _message_count(source_client, m.source), reverse=True)
+        workers.run(first, ordinary, source, destination, folders_at_once)
+        workers.run(first, [mapping for mapping in plan if mapping.catch_all], source, destination)
+        return [workers.done[mapping.source] for mapping in plan]
+
+
+@contextlib.contextmanager
+def _connected(
+    source: ImapEndpoint, destination: ImapEndpoint
+) -> Iterator[tuple[IMAPClient, IMAPClient]]:
     source_client = source.connect()
     try:
         destination_client = destination.connect()
         try:
-            plan, delimiter = read_plan(source_client, destination_client, prefix)
-            index = DestinationIndex(database, destination.login)
-            copier = FolderCopy(source_client, destination_client, index, job, limits, delimiter)
-            return [copier.run(mapping) for mapping in plan]
+            yield source_client, destination_client
         finally:
             destination_client.logout()
     finally:
         source_client.logout()
+
+
+def _message_count(client: IMAPClient, folder: str) -> int:
+    return client.folder_status(folder, [b"MESSAGES"])[b"MESSAGES"]
+
+
+class _Workers:
+    """Folders taken from one list by up to N workers; the first error stops them all.
+
+    A worker that cannot open its own connections (a server limiting them)
+    is left out with a warning: the others take its folders.
+    """
+
+    def __init__(self, index: DestinationIndex, job: str, limits: BatchLimits) -> None:
+        self.index = index
+        self.job = job
+        self.limits = limits
+        self.abort = threading.Event()
+        self.errors: list[BaseException] = []
+        self.done: dict[str, FolderProgress] = {}
+
+    def copier(self, source: IMAPClient, destination: IMAPClient) -> FolderCopy:
+        return FolderCopy(source, destination, self.index, self.job, self.limits, self.abort)
+
+    def run(
+        self,
+        first: FolderCopy,
+        plan: Sequence[FolderMapping],
+        source: ImapEndpoint,
+        destination: ImapEndpoint,
+        at_once: int = 1,
+    ) -> None:
+        """Copies ``plan`` on ``first`` and ``at_once - 1`` more connection pairs; raises the
+        first error once every worker has stopped."""
+        pending: queue.SimpleQueue[FolderMapping] = queue.SimpleQueue()
+        for mapping in plan:
+            pending.put(mapping)
+        extra = [
+            threading.Thread(
+                target=self._extra, args=(pending, source, destination), name=f"import-{n}"
+            )
+            for n in range(min(at_once, len(plan)) - 1)
+        ]
+        for thread in extra:
+            thread.start()
+        self._work(first, pending)
+        for thread in extra:
+            thread.join()
+        if self.errors:
+            raise self.errors[0]
+
+    def _extra(
+        self,
+        pending: queue.SimpleQueue[FolderMapping],
+        source: ImapEndpoint,
+        destination: ImapEndpoint,
+    ) -> None:
+        try:
+            with _connected(source, destination) as (source_client, destination_client):
+                self._work(self.copier(source_client, destination_client), pending)
+        except Exception as error:  # a worker short costs time, not data
+            if not self.errors:
+                log.warning("import %s: one folder worker less: %s", self.job, error)
+
+    def _work(self, copier: FolderCopy, pending: queue.SimpleQueue[FolderMapping]) -> None:
+        while not self.abort.is_set():
+            try:
+                mapping = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                self.done[mapping.source] = copier.run(mapping)
+            except BaseException as error:
+                self.errors.append(error)
+                self.abort.set()
+                return
 
 
 def read_plan(
@@ -110,22 +212,23 @@ class FolderCopy:
         index: DestinationIndex,
         job: str,
         limits: BatchLimits,
-        delimiter: str,
+        abort: threading.Event,
     ) -> None:
         self.source = source
         self.destination = destination
         self.index = index
         self.job = job
         self.limits = limits
-        self.delimiter = delimiter
+        self.abort = abort
 
     def run(self, mapping: FolderMapping) -> FolderProgress:
         database = self.index.database
         progress = load_progress(database, self.job, mapping.source, mapping.destination)
-        ensure_folder(self.destination, mapping.destination, self.delimiter)
         mailbox = self.index.refresh(self.destination, mapping.destination)
         with _FolderReader(self, mapping, progress, mailbox) as reader:
             for batch in reader.batches():
+                if self.abort.is_set():  # another worker failed: stop at a batch boundary
+                    break
                 self._commit(progress, mapping, mailbox, batch)
         return progress
 

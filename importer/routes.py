@@ -1,17 +1,20 @@
-"""``/api/imports``: follow and cancel import jobs over HTTP.
+"""``/api/imports``: start, follow and cancel import jobs over HTTP.
 
-An admin sees every job; anyone else the jobs whose destination is their own
-address. A job someone may not see answers 404, as one that does not exist.
+An admin sees every job and may import into any address; anyone else the
+jobs whose destination is their own address, and imports only into it. A job
+someone may not see answers 404, as one that does not exist.
 """
 
 from __future__ import annotations
 
 from davserver.accounts.directory import User
-from davserver.api import Api, HttpError, Request, Response, json_response
+from davserver.api import Api, HttpError, Request, Response, json_response, text_field
 from davserver.services import Services
 from importer.jobs import Job, JobError
+from importer.presets import PresetError
 from importer.progress import job_progress
 from importer.report import job_report
+from importer.requests import job_request
 
 
 def register(api: Api, services: Services) -> None:
@@ -39,6 +42,34 @@ def register(api: Api, services: Services) -> None:
     def show(request: Request) -> Response:
         return json_response(report(find(request)))
 
+    def add(request: Request) -> Response:
+        body = request.json()
+        user = request.user
+        destination = text_field(body, "to", required=False) or user.email
+        if not destination:
+            raise HttpError(400, "field 'to': your account has no address; give one")
+        if user.role != "admin" and destination.casefold() != (user.email or "").casefold():
+            raise HttpError(403, "you may import only into your own address")
+        own_password = text_field(body, "to_password", required=False)
+        if own_password is None and services.settings.importer.master_user is None:
+            raise HttpError(400, "field 'to_password' is required: no master user is configured")
+        plaintext = body.get("allow_plaintext", False)
+        if not isinstance(plaintext, bool):
+            raise HttpError(400, "field 'allow_plaintext' must be true or false")
+        try:
+            job_asked = job_request(
+                text_field(body, "from"),
+                destination,
+                text_field(body, "server", required=False),
+                text_field(body, "security", required=False),
+                plaintext,
+                text_field(body, "prefix", required=False),
+            )
+        except PresetError as error:
+            raise HttpError(400, str(error)) from None
+        job = store.add(job_asked, text_field(body, "password"), own_password)
+        return json_response(report(job), status=201)
+
     def cancel(request: Request) -> Response:
         job = find(request)
         try:
@@ -47,5 +78,6 @@ def register(api: Api, services: Services) -> None:
             raise HttpError(409, str(error)) from None
 
     api.route("GET", "/api/imports", list_jobs)
+    api.route("POST", "/api/imports", add)
     api.route("GET", "/api/imports/{job}", show)
     api.route("POST", "/api/imports/{job}/cancel", cancel)

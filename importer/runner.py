@@ -109,6 +109,7 @@ class JobRunner:
                     job.id,
                     job.prefix,
                     BatchLimits(messages=settings.batch_messages),
+                    settings.folders_at_once,
                 )
                 return DONE, None
             except Interrupted:

@@ -53,6 +53,12 @@ class ImporterSettings:
     backoff: float = option(10, duration, "wait after the first transient failure (then doubled)")
     max_backoff: float = option(900, duration, "longest wait between two attempts")
     batch_messages: int = option(200, integer(1, 10000), "messages per APPEND at most")
+    folders_at_once: int = option(
+        3,
+        integer(1, 8),
+        "folders of one job copied at the same time, each on its own pair of connections "
+        "(providers limit connections per account: Gmail 15, Microsoft 365 20)",
+    )
 
     def __post_init__(self) -> None:
         if (self.master_user is None) != (self.master_password_file is None):

@@ -40,6 +40,7 @@ log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_master_user_separator = *
 default_login_user = dovenull
 default_internal_user = dovecot
 first_valid_uid = 0
@@ -56,6 +57,13 @@ service imap-login {{
   inet_listener imaps {{
     port = 0
   }}
+}}
+
+passdb {{
+  driver = passwd-file
+  master = yes
+  pass = yes
+  args = {root}/masters
 }}
 
 passdb {{
@@ -96,8 +104,12 @@ def _free_port() -> int:
 class DovecotServer:
     """One Dovecot instance with its own users; ``start()``, ``add_user()``, ``stop()``."""
 
-    def __init__(self, special_use: dict[str, str] = SPECIAL_USE) -> None:
+    def __init__(
+        self, special_use: dict[str, str] = SPECIAL_USE, masters: dict[str, str] | None = None
+    ) -> None:
+        """``masters``: Dovecot master users (``ACCOUNT*name`` logs in as ACCOUNT)."""
         self.special_use = special_use
+        self.masters = masters or {}
         self.root = Path(tempfile.mkdtemp(prefix="murmeli-dovecot-"))
         self.root.chmod(0o755)
         self.host = "127.0.0.1"
@@ -108,6 +120,9 @@ class DovecotServer:
         for folder in ("run", "state", "mail", "users"):
             (self.root / folder).mkdir(mode=0o755)
         os.chown(self.root / "mail", MAIL_ID, MAIL_ID)
+        (self.root / "masters").write_text(
+            "".join(f"{name}:{{PLAIN}}{password}\n" for name, password in self.masters.items())
+        )
         mailboxes = "".join(_MAILBOX.format(name=n, use=u) for n, u in self.special_use.items())
         self.config.write_text(
             _CONFIG.format(root=self.root, port=self.port, mail_id=MAIL_ID, mailboxes=mailboxes)
@@ -130,6 +145,15 @@ class DovecotServer:
         # second, so a user appended to a shared file could be unknown for that second.
         (self.root / "users" / name).write_text(f"{name}:{{PLAIN}}{password}\n")
         return name
+
+    def kick(self, user: str) -> None:
+        """Drops every connection of ``user``, as a server restart or a provider would."""
+        subprocess.run(
+            ["/usr/bin/doveadm", "-c", str(self.config), "kick", user],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
 
     def stop(self) -> None:
         subprocess.run(

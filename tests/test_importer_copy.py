@@ -137,8 +137,9 @@ def totals(progress) -> tuple[int, int, int]:
     )
 
 
+@pytest.mark.parametrize("at_once", [1, 3])
 def test_copy_is_exact_leaves_the_source_alone_and_a_second_run_copies_nothing(
-    dovecots: DovecotPair, database: Database
+    dovecots: DovecotPair, database: Database, at_once: int
 ) -> None:
     source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
     messages = corpus()
@@ -146,15 +147,21 @@ def test_copy_is_exact_leaves_the_source_alone_and_a_second_run_copies_nothing(
     before = snapshot(source)
     limits = BatchLimits(messages=7, bytes=1_000_000)
 
-    progress = copy_account(source, destination, database, "job-1", limits=limits)
+    progress = copy_account(
+        source, destination, database, "job-1", limits=limits, folders_at_once=at_once
+    )
 
     assert totals(progress) == (len(messages), 0, 0)
+    plan_order = ["INBOX", "Archiv", "Drafts", "Junk", "Sent", "Trash", "Work", "Work/Projects"]
+    assert [p.folder for p in progress] == plan_order
     assert sum(p.bytes for p in progress) == sum(len(body) for _, body, *_ in messages)
     assert snapshot(source) == before
     assert snapshot(destination) == expected_destination(before)
     assert {p.folder: p.destination for p in progress}["Archiv"] == "Archive"
 
-    again = copy_account(source, destination, database, "job-2", limits=limits)
+    again = copy_account(
+        source, destination, database, "job-2", limits=limits, folders_at_once=at_once
+    )
     assert totals(again) == (0, len(messages), 0)
     assert snapshot(destination) == expected_destination(before)
     assert snapshot(source) == before
@@ -294,8 +301,9 @@ def gmail() -> Iterator[DovecotServer]:
     server.stop()
 
 
+@pytest.mark.parametrize("at_once", [1, 3])
 def test_gmail_labels_become_folders_and_only_unlabelled_mail_lands_in_archive(
-    dovecots: DovecotPair, gmail: DovecotServer, database: Database
+    dovecots: DovecotPair, gmail: DovecotServer, database: Database, at_once: int
 ) -> None:
     source, destination = endpoint(gmail), endpoint(dovecots.destination)
     when = datetime(2024, 3, 1, 9, 0, tzinfo=ZURICH)
@@ -313,7 +321,7 @@ def test_gmail_labels_become_folders_and_only_unlabelled_mail_lands_in_archive(
         ],
     )
 
-    progress = copy_account(source, destination, database, "gmail-1")
+    progress = copy_account(source, destination, database, "gmail-1", folders_at_once=at_once)
 
     assert progress[-1].folder == "[Gmail]/All Mail"
     assert (progress[-1].copied, progress[-1].skipped) == (1, 3)
@@ -328,3 +336,37 @@ def test_gmail_labels_become_folders_and_only_unlabelled_mail_lands_in_archive(
         "Sent": [sent],
         "Archive": [unlabelled],
     }
+
+
+def test_a_failure_in_one_of_several_folder_workers_stops_them_all_and_the_copy_resumes_exactly(
+    dovecots: DovecotPair, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
+    messages = corpus()
+    fill(source, messages)
+    real_multiappend = IMAPClient.multiappend
+
+    def refuse_work(client, folder, batch):
+        if folder == "Work":
+            raise IMAPClientAbortError("destination connection dropped")
+        return real_multiappend(client, folder, batch)
+
+    monkeypatch.setattr(IMAPClient, "multiappend", refuse_work)
+    monkeypatch.setattr(IMAPClient, "append", lambda *_: refuse_work(None, "Work", []))
+    limits = BatchLimits(messages=5, bytes=10_000_000)
+    with pytest.raises(IMAPClientAbortError, match="destination connection dropped"):
+        copy_account(source, destination, database, "job-1", limits=limits, folders_at_once=3)
+    monkeypatch.undo()
+    assert reader_threads() == [] and worker_threads() == []
+    assert snapshot(destination)["Work"] == []
+
+    progress = copy_account(
+        source, destination, database, "job-1", limits=limits, folders_at_once=3
+    )
+
+    assert totals(progress)[2] == 0
+    assert snapshot(destination) == expected_destination(snapshot(source))
+
+
+def worker_threads() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name.startswith("import-")]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from importer.connection import ImapEndpoint
-from tests.dovecot_process import DovecotPair, available
+from tests.dovecot_process import DovecotPair, DovecotServer, available
 from tests.murmeli_process import MURMELI, MurmeliServer
 from tests.smtp_sink import Sink, smtp_sink
 from tests.test_importer_copy import ZURICH, corpus, endpoint, expected_destination, fill, snapshot
@@ -35,11 +35,16 @@ class Importer:
     """A data folder, its configuration, the CLI and the daemon on it."""
 
     def __init__(
-        self, root: Path, dovecots: DovecotPair, batch_messages: int = 200, extra: str = ""
+        self,
+        root: Path,
+        dovecots: DovecotPair,
+        batch_messages: int = 200,
+        extra: str = "",
+        destination: DovecotServer | None = None,
     ) -> None:
         self.data = root / "data"
         config = root / "murmeli.yaml"
-        destination = dovecots.destination
+        destination = destination or dovecots.destination
         config.write_text(
             "importer:\n"
             f"  host: {destination.host}\n"
@@ -53,14 +58,17 @@ class Importer:
         self.murmeli = MurmeliServer(self.data, config)
         self.daemon: subprocess.Popen | None = None
 
-    def add(self, source: ImapEndpoint, destination: ImapEndpoint, *extra: str) -> str:
-        password_file = self.data.parent / "destination-password"
-        password_file.write_text(destination.password + "\n")
+    def add(self, source: ImapEndpoint, destination: ImapEndpoint | str, *extra: str) -> str:
+        """Queues a job; given only an address, the destination is reached as the master user."""
+        if isinstance(destination, ImapEndpoint):
+            password_file = self.data.parent / "destination-password"
+            password_file.write_text(destination.password + "\n")
+            extra = ("--to-password-file", str(password_file), *extra)
+            destination = destination.login
         result = self.cli(
-            "import", "add", "--from", source.login, "--to", destination.login,
+            "import", "add", "--from", source.login, "--to", destination,
             "--server", f"{source.host}:{source.port}", "--security", "none", "--allow-plaintext",
-            "--to-password-file", str(password_file), "--password-stdin", *extra,
-            stdin=source.password + "\n",
+            "--password-stdin", *extra, stdin=source.password + "\n",
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         return result.stdout.splitlines()[-1]
@@ -215,6 +223,58 @@ def test_a_daemon_killed_mid_job_resumes_with_exactly_one_copy_of_each_message(
     assert sorted(body for body, *_ in copied) == sorted(body for _, body, *_ in messages)
     report = importer.status(job)
     assert report["copied"] + report["skipped"] == len(messages)
+
+
+def test_the_daemon_logs_in_to_the_destination_as_the_configured_master_user(
+    tmp_path: Path, dovecots: DovecotPair
+) -> None:
+    destination_server = DovecotServer(masters={"importer": "master-secret"}).start()
+    try:
+        master_file = tmp_path / "master-password"
+        master_file.write_text("master-secret\n")
+        importer = Importer(
+            tmp_path,
+            dovecots,
+            extra=f"  master_user: importer\n  master_password_file: {master_file}\n",
+            destination=destination_server,
+        )
+        source, destination = endpoint(dovecots.source), endpoint(destination_server)
+        messages = corpus()[:12]
+        fill(source, messages)
+
+        job = importer.add(source, destination.login)
+        assert importer.stored_passwords(job)[1] is None  # no destination password to use
+        importer.start()
+        wait_for(lambda: importer.progress(job)[0] in ("done", "failed"), "the job to end")
+        importer.stop()
+
+        assert importer.status(job)["state"] == "done"
+        assert snapshot(destination) == expected_destination(snapshot(source))
+        assert importer.stored_passwords(job) == (None, None)
+    finally:
+        destination_server.stop()
+
+
+def test_connections_dropped_mid_job_are_retried_and_end_with_exactly_one_copy(
+    tmp_path: Path, dovecots: DovecotPair
+) -> None:
+    importer = Importer(tmp_path, dovecots, batch_messages=10)
+    source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
+    messages = many_messages(2000)
+    fill_fast(source, messages)
+    job = importer.add(source, destination)
+    importer.start()
+    wait_for(lambda: importer.progress(job)[1] >= 100, "some batches to be committed")
+    dovecots.source.kick(source.login)
+    dovecots.destination.kick(destination.login)
+    wait_for(lambda: importer.progress(job)[0] in ("done", "failed"), "the job to end")
+    log = importer.stop()
+
+    report = importer.status(job)
+    assert report["state"] == "done", report
+    assert "retry 1" in log
+    copied = snapshot(destination)["INBOX"]
+    assert sorted(body for body, *_ in copied) == sorted(body for _, body, *_ in messages)
 
 
 def test_a_wrong_source_password_fails_the_job_at_once_with_the_reason(
