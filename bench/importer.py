@@ -3,8 +3,11 @@ offlineimap3, between two local Dovecots.
 
 Run ``.venv/bin/python bench/importer.py`` (``--quick`` for ~2,000 messages). The script
 
-1. starts two throw-away Dovecots on 127.0.0.1 (``tests/dovecot_process.py``,
-   ``mail_fsync = never``), a source and a destination;
+1. starts two throw-away Dovecots on 127.0.0.1 (``tests/dovecot_process.py``), a
+   source and a destination, with Dovecot's default durability (``mail_fsync =
+   optimized``: a mail server that says OK to an APPEND has the message on disk),
+   as production servers run; the tests use ``never``, which would hide what each
+   APPEND costs;
 2. generates a corpus once, deterministically (fixed seed), and loads it into one
    source account with MULTIAPPEND: 20,000 messages over 8 folders (INBOX, Sent,
    Drafts, Trash, Junk, Archive, Archive/2019, Projects), log-normal sizes (median
@@ -19,9 +22,10 @@ Run ``.venv/bin/python bench/importer.py`` (``--quick`` for ~2,000 messages). Th
      per folder EXAMINE, then FETCH ``BODY.PEEK[] FLAGS INTERNALDATE`` of 100
      messages at a time and one MULTIAPPEND of them; no identity, no state;
    * **Murmeli**: ``importer.copy.copy_account`` in this process with a fresh
-     SQLite database; then two re-runs over the imported account with nothing
-     to copy: a new job on the same database, and a new job with the database
-     lost (the identity index rebuilt from the destination);
+     SQLite database, ``importer.folders_at_once`` (default 3) folders at a
+     time; then two re-runs over the imported account with nothing to copy: a
+     new job on the same database, and a new job with the database lost (the
+     identity index rebuilt from the destination);
    * **Murmeli daemon**: the same copy as users run it, through the CLI: ``murmeli
      importer`` already running, the time from ``murmeli import add`` to the job
      ``done`` in the database;
@@ -74,6 +78,7 @@ SERIAL_HEADER = "X-Bench-Serial"
 SERIAL_ITEM = f"BODY.PEEK[HEADER.FIELDS ({SERIAL_HEADER.upper()})]".encode()
 SERIAL_KEY = SERIAL_ITEM.replace(b".PEEK", b"")
 MB = 1_000_000
+FSYNC = "optimized"  # Dovecot's default
 MURMELI = [sys.executable, "-m", "davserver.cli"]
 
 # Folder, share of the messages, and the flags its messages tend to have.
@@ -541,8 +546,8 @@ class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.work = Path(tempfile.mkdtemp(prefix="murmeli-bench-importer-"))
-        self.source_server = DovecotServer()
-        self.destination_server = DovecotServer()
+        self.source_server = DovecotServer(mail_fsync=FSYNC)
+        self.destination_server = DovecotServer(mail_fsync=FSYNC)
         self.corpus: list[Message] = []
         self.source: ImapEndpoint | None = None
         self.results: list[Result] = []
@@ -738,7 +743,7 @@ def main() -> None:
         bench.close()
     corpus = (
         f"{len(bench.corpus)} messages, {bench.megabytes:.0f} MB, {len(FOLDERS)} folders, "
-        "two local Dovecots (mail_fsync = never)"
+        f"two local Dovecots (mail_fsync = {FSYNC})"
     )
     print_report(bench.results, corpus)
 

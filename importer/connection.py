@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,4 +46,17 @@ class ImapEndpoint:
             client.shutdown()
             raise
         client.normalise_times = False
+        _quiet_imaplib(client)
         return client
+
+
+def _quiet_imaplib(client: IMAPClient) -> None:
+    """Stops imaplib formatting every response for a debug log nobody reads.
+
+    IMAPClient sets imaplib's documented ``debug`` level to 5 and routes its
+    messages to the ``imapclient.imaplib`` logger, so imaplib builds the
+    ``repr`` of each message body fetched (~6 s of CPU per 560 MB) even when
+    that logger discards it. The level stays when the logger is on.
+    """
+    if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+        client._imap.debug = 0

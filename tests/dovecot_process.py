@@ -47,7 +47,7 @@ first_valid_uid = 0
 mail_uid = {mail_id}
 mail_gid = {mail_id}
 mail_location = maildir:~/Maildir
-mail_fsync = never
+mail_fsync = {mail_fsync}
 mail_max_userip_connections = 50
 
 service imap-login {{
@@ -105,11 +105,17 @@ class DovecotServer:
     """One Dovecot instance with its own users; ``start()``, ``add_user()``, ``stop()``."""
 
     def __init__(
-        self, special_use: dict[str, str] = SPECIAL_USE, masters: dict[str, str] | None = None
+        self,
+        special_use: dict[str, str] = SPECIAL_USE,
+        masters: dict[str, str] | None = None,
+        mail_fsync: str = "never",
     ) -> None:
-        """``masters``: Dovecot master users (``ACCOUNT*name`` logs in as ACCOUNT)."""
+        """``masters``: Dovecot master users (``ACCOUNT*name`` logs in as ACCOUNT).
+        ``mail_fsync``: tests need no durability; benchmarks use Dovecot's default, ``optimized``.
+        """
         self.special_use = special_use
         self.masters = masters or {}
+        self.mail_fsync = mail_fsync
         self.root = Path(tempfile.mkdtemp(prefix="murmeli-dovecot-"))
         self.root.chmod(0o755)
         self.host = "127.0.0.1"
@@ -125,7 +131,13 @@ class DovecotServer:
         )
         mailboxes = "".join(_MAILBOX.format(name=n, use=u) for n, u in self.special_use.items())
         self.config.write_text(
-            _CONFIG.format(root=self.root, port=self.port, mail_id=MAIL_ID, mailboxes=mailboxes)
+            _CONFIG.format(
+                root=self.root,
+                port=self.port,
+                mail_id=MAIL_ID,
+                mailboxes=mailboxes,
+                mail_fsync=self.mail_fsync,
+            )
         )
         # The daemon keeps inherited pipes open: let it write to nothing but its log.
         subprocess.run(
