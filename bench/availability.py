@@ -11,6 +11,10 @@ collaborator, so the organiser sees their free/busy), and measures over a
 * Murmeli: ``POST /api/availability`` for the 10 attendees: the *cold* answer
   (first lookup of a new process: every calendar parsed into the busy index)
   and the *warm* answer (median);
+* Murmeli: the CalDAV scheduling route, ``POST`` of a VFREEBUSY REQUEST for the
+  10 attendees to the organiser's schedule outbox (RFC 6638), as Apple Calendar
+  and Thunderbird send it to fill their availability grid (median, warm; target
+  < 150 ms);
 * Radicale: one ``free-busy-query`` REPORT per attendee calendar, in sequence,
   as a client would (median of the total); the client would still have to merge
   the answers and search the slot, which is not counted.
@@ -120,6 +124,26 @@ def lookup(session: requests.Session, url: str, names: list[str], start: dt.date
     assert not answer.json()["unknown"], answer.json()["unknown"]
 
 
+def outbox_freebusy(
+    session: requests.Session, url: str, names: list[str], window: tuple[dt.datetime, dt.datetime]
+) -> None:
+    lines = "".join(f"ATTENDEE:/{name}/\r\n" for name in names)
+    body = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nMETHOD:REQUEST\r\n"
+        "BEGIN:VFREEBUSY\r\nUID:bench\r\nDTSTAMP:20300101T000000Z\r\n"
+        f"DTSTART:{dav._utc(window[0])}\r\nDTEND:{dav._utc(window[1])}\r\n"
+        f"ORGANIZER:/{ORGANISER}/\r\n{lines}END:VFREEBUSY\r\nEND:VCALENDAR\r\n"
+    )
+    answer = session.post(
+        f"{url}/{ORGANISER}/schedule-outbox/",
+        data=body.encode(),
+        headers={"Content-Type": "text/calendar"},
+        timeout=300,
+    )
+    answer.raise_for_status()
+    assert answer.text.count("2.0;Success") == len(names), answer.text[:500]
+
+
 def reports(session: requests.Session, url: str, names: list[str], body: str) -> None:
     for name in names:
         answer = session.request(
@@ -141,7 +165,7 @@ def run(args: argparse.Namespace) -> None:
         write_calendars(root / "radicale" / "collections", names, args.events, anchor)
         write_calendars(root / "murmeli" / "data" / "collections", names, args.events, anchor)
         murmeli.prepare_users()
-        results: dict[str, list[float]] = {"cold": [], "warm": [], "reports": []}
+        results: dict[str, list[float]] = {"cold": [], "warm": [], "outbox": [], "reports": []}
         try:
             for server in (stock, murmeli):
                 server.start()
@@ -162,6 +186,9 @@ def run(args: argparse.Namespace) -> None:
                     results["warm"].append(
                         timed(lambda: lookup(to_murmeli, murmeli.url, names, desired))
                     )
+                    results["outbox"].append(
+                        timed(lambda: outbox_freebusy(to_murmeli, murmeli.url, names, window))
+                    )
                     results["reports"].append(
                         timed(lambda: reports(to_stock, stock.url, names, body))
                     )
@@ -175,6 +202,7 @@ def report(args: argparse.Namespace, medians: dict[str, float]) -> None:
     rows = [
         ("Murmeli POST /api/availability, warm", medians["warm"]),
         ("Murmeli POST /api/availability, cold (new process)", medians["cold"]),
+        ("Murmeli schedule-outbox free-busy POST, warm", medians["outbox"]),
         (f"Radicale: {args.attendees} free-busy REPORTs", medians["reports"]),
     ]
     print(
@@ -185,6 +213,7 @@ def report(args: argparse.Namespace, medians: dict[str, float]) -> None:
     for label, value in rows:
         print(f"| {label} | {value:,.1f} |")
     print(f"\nwarm answer: {medians['warm']:.1f} ms (target < 100 ms)")
+    print(f"outbox free-busy POST: {medians['outbox']:.1f} ms (target < 150 ms)")
     speed_up = medians["reports"] / medians["warm"]
     print(f"speed-up over the REPORT route: {speed_up:.1f}x (target >= 5x)")
 

@@ -80,6 +80,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.report import markdown, plain
 from tests.ical_samples import central_european_vtimezone
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -797,25 +798,6 @@ def table(contenders: list[Contender]) -> list[list[str]]:
             ratio = f"{speed:.2f}" + (" (!)" if speed < 0.95 else "")
         rows.append([*cells, ratio])
     return rows
-
-
-def plain(rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for number, row in enumerate(rows):
-        cells = [cell.rjust(width) for cell, width in zip(row, widths, strict=True)]
-        cells[0] = row[0].ljust(widths[0])
-        lines.append("  ".join(cells))
-        if number == 0:
-            lines.append("  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
-def markdown(rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(rows[0]) + " |"]
-    lines.append("|" + "|".join([":---"] + ["---:"] * (len(rows[0]) - 1)) + "|")
-    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
-    return "\n".join(lines)
 
 
 def counts(contenders: list[Contender]) -> str:

@@ -66,6 +66,7 @@ from imapclient import IMAPClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.report import print_report
 from davserver.database import Database
 from importer.connection import ImapEndpoint
 from importer.copy import copy_account
@@ -704,25 +705,6 @@ def ratios(results: Sequence[Result]) -> list[str]:
     return lines
 
 
-def print_report(results: Sequence[Result], corpus: str) -> None:
-    rows = table(results)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    print(f"\n{corpus}\n")
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    print()
-    for line in ratios(results):
-        print(line)
-    print(f"\n**{corpus}**\n")
-    print("| " + " | ".join(rows[0]) + " |")
-    print("|" + "|".join("---" for _ in rows[0]) + "|")
-    for row in rows[1:]:
-        print("| " + " | ".join(row) + " |")
-    print()
-    for line in ratios(results):
-        print(f"- {line}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="~2,000 messages")
@@ -745,7 +727,7 @@ def main() -> None:
         f"{len(bench.corpus)} messages, {bench.megabytes:.0f} MB, {len(FOLDERS)} folders, "
         f"two local Dovecots (mail_fsync = {FSYNC})"
     )
-    print_report(bench.results, corpus)
+    print_report(corpus, table(bench.results), ratios(bench.results))
 
 
 if __name__ == "__main__":

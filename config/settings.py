@@ -11,6 +11,7 @@ from importer.settings import ImporterSettings
 from plugins.availability.settings import AvailabilitySettings
 from plugins.duplicates.settings import DuplicatesSettings
 from plugins.reminders.settings import RemindersSettings
+from plugins.scheduling.settings import SchedulingSettings
 
 
 @dataclass(frozen=True)
@@ -24,3 +25,4 @@ class Settings:
     duplicates: DuplicatesSettings = section(DuplicatesSettings)
     relay: RelaySettings = section(RelaySettings)
     importer: ImporterSettings = section(ImporterSettings)
+    scheduling: SchedulingSettings = section(SchedulingSettings)

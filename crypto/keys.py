@@ -25,8 +25,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from crypto import openpgp
-from crypto.armor import armor
-from crypto.openpgp import PGPKey
+from crypto.armor import ArmorError, armor, unarmor
+from crypto.openpgp import PGPUID, PGPKey
 from crypto.wrapping import KeyWrapper
 from davserver.database import Database
 from davserver.tables import openpgp_kek_check, openpgp_keys
@@ -57,6 +57,32 @@ def normalise_address(address: str) -> str:
     if not _ADDRESS.match(cleaned):
         raise KeyStoreError(f"not an e-mail address: {address!r}")
     return cleaned
+
+
+def carries_address(key: PGPKey, address: str) -> bool:
+    """Whether one of the key's user IDs is ``address`` (compared as keys are filed):
+    ``Name <address>``, or the bare address as GnuPG's ``--quick-generate-key`` and
+    Murmeli write it."""
+    return any(user_id_is(uid, address) for uid in key.userids)
+
+
+def user_id_is(uid: PGPUID, address: str) -> bool:
+    return (uid.email or uid.name or "").strip().lower() == address.strip().lower()
+
+
+def parse_key_data(data: str | bytes) -> PGPKey:
+    """A key from armored or binary data; ``KeyStoreError`` naming what is wrong."""
+    blob = data.encode("utf-8", "replace") if isinstance(data, str) else data
+    if b"-----BEGIN PGP" in blob:
+        kind = "PRIVATE KEY BLOCK" if b"BEGIN PGP PRIVATE KEY" in blob else "PUBLIC KEY BLOCK"
+        try:
+            blob = unarmor(blob, kind)
+        except ArmorError as error:
+            raise KeyStoreError(f"key: {error}") from None
+    try:
+        return openpgp.parse_key(blob)
+    except ValueError as error:
+        raise KeyStoreError(f"key: {error}") from None
 
 
 class KeyStore:
@@ -98,6 +124,30 @@ class KeyStore:
         copy.protect(passphrase, openpgp.CIPHERS[0], openpgp.HASHES[0])
         return armor("PRIVATE KEY BLOCK", bytes(copy))
 
+    def import_private(
+        self, address: str, data: str | bytes, passphrase: str | None, replace: bool = False
+    ) -> StoredKey:
+        """Make an existing key pair the key of ``address`` (a person moving to Murmeli).
+
+        The key must carry a user ID with the address and be usable for
+        encryption. Its OpenPGP protection is removed (the KEK wrapping protects
+        it at rest, as for keys made here). An address that has a key already
+        keeps it unless ``replace``: mail encrypted to that key would no longer
+        open through Murmeli.
+        """
+        address = normalise_address(address)
+        key = _unprotected(_importable(address, parse_key_data(data)), passphrase)
+        with self._lock:
+            current = self._load(address)
+            if current is not None and not replace:
+                raise KeyStoreError(
+                    f"{address} already has the key {_fingerprint(current)}: mail encrypted to "
+                    "it would no longer open here; export it first, then import with replace"
+                )
+            stored = self._save(address, key)
+            self._cache[address] = key
+        return stored
+
     def stored(self) -> list[StoredKey]:
         query = select(
             openpgp_keys.c.address, openpgp_keys.c.fingerprint, openpgp_keys.c.created_at
@@ -128,6 +178,35 @@ class KeyStore:
             return self._load(address)
         return key
 
+    def _save(self, address: str, key: PGPKey) -> StoredKey:
+        """Store ``key`` for ``address``, replacing any key it had under the next version."""
+        stored = StoredKey(address, _fingerprint(key), int(time.time()))
+        current = select(openpgp_keys.c.key_version).where(openpgp_keys.c.address == address)
+        try:
+            with self._database.transaction() as connection:
+                _verify_or_store_check(connection, self._wrapper)
+                version = (connection.execute(current).scalar() or 0) + 1
+                values = {
+                    "fingerprint": stored.fingerprint,
+                    "key_version": version,
+                    "public_key": bytes(key.pubkey),
+                    "wrapped_private_key": self._wrapper.wrap(address, version, bytes(key)),
+                    "created_at": stored.created_at,
+                }
+                if version == 1:
+                    connection.execute(insert(openpgp_keys).values(address=address, **values))
+                else:
+                    connection.execute(
+                        update(openpgp_keys)
+                        .where(openpgp_keys.c.address == address)
+                        .values(**values)
+                    )
+        except IntegrityError:
+            raise KeyStoreError(
+                f"the key {stored.fingerprint} is already the key of another address"
+            ) from None
+        return stored
+
     def _load(self, address: str) -> PGPKey | None:
         query = select(openpgp_keys.c.key_version, openpgp_keys.c.wrapped_private_key).where(
             openpgp_keys.c.address == address
@@ -138,6 +217,33 @@ class KeyStore:
             return None
         unwrapped = self._wrapper.unwrap(address, row.key_version, row.wrapped_private_key)
         return openpgp.parse_key(unwrapped)
+
+
+def _fingerprint(key: PGPKey) -> str:
+    return str(key.fingerprint).replace(" ", "")
+
+
+def _importable(address: str, key: PGPKey) -> PGPKey:
+    if key.is_public:
+        raise KeyStoreError("key: that is a public key; importing a key pair needs its private key")
+    if not carries_address(key, address):
+        raise KeyStoreError(f"key: it has no user ID with the address {address}")
+    try:
+        openpgp.check_deliverable(key.pubkey)
+    except openpgp.UndeliverableKey as error:
+        raise KeyStoreError(f"key: {error}") from None
+    return key
+
+
+def _unprotected(key: PGPKey, passphrase: str | None) -> PGPKey:
+    if not key.is_protected:
+        return key
+    if passphrase is None:
+        raise KeyStoreError("passphrase: the key is protected; give its passphrase")
+    try:
+        return openpgp.without_passphrase(key, passphrase)
+    except openpgp.WrongPassphrase:
+        raise KeyStoreError("passphrase: it does not unlock the key") from None
 
 
 def rotate_kek(database: Database, old_kek: bytes, new_kek: bytes) -> int:

@@ -6,6 +6,13 @@ AEAD/SEIPDv2, so no peer library is tempted into packets GnuPG 2.2 cannot
 open. Messages are SEIPDv1 (CFB with MDC), uncompressed: compression would cost
 more CPU than it saves for mail already mostly base64.
 
+Encrypting goes through PGPy's packets directly: ``PGPKey.encrypt`` recomputes
+the key's fingerprint (a SHA-1 of its serialised packet) and reads its
+self-signatures ~36 times per message, for the same answers each time. What
+encrypting to a key needs (its encryption subkey, key ID, preferences, expiry)
+is read once per key object and kept (``_target``); the packets written are
+those ``PGPKey.encrypt`` writes.
+
 Decryption refuses data without an MDC (PGPy would decrypt it: PGPy issue
 #461), since such a packet can be altered undetected.
 
@@ -17,8 +24,12 @@ proves the round trip still works with the installed ``cryptography``.
 
 from __future__ import annotations
 
+import binascii
+import threading
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from cryptography.utils import CryptographyDeprecationWarning
 
@@ -37,19 +48,30 @@ from pgpy.constants import (  # noqa: E402
     PubKeyAlgorithm,
     SymmetricKeyAlgorithm,
 )
-from pgpy.errors import PGPError  # noqa: E402
-from pgpy.packet.packets import IntegrityProtectedSKEData  # noqa: E402
+from pgpy.errors import PGPDecryptionError, PGPError  # noqa: E402
+from pgpy.packet.fields import String2Key  # noqa: E402
+from pgpy.packet.packets import (  # noqa: E402
+    IntegrityProtectedSKEData,
+    IntegrityProtectedSKEDataV1,
+    PKESessionKeyV3,
+)
 
 from crypto.armor import armor, unarmor  # noqa: E402
 
 PGPKey = pgpy.PGPKey
+PGPUID = pgpy.PGPUID
 CIPHERS = (SymmetricKeyAlgorithm.AES256, SymmetricKeyAlgorithm.AES128)
 HASHES = (HashAlgorithm.SHA256, HashAlgorithm.SHA512)
 _ENCRYPTION = {KeyFlags.EncryptCommunications, KeyFlags.EncryptStorage}
+_TARGETS_LIMIT = 1_000  # key objects; outside keys are parsed anew per message
 
 
 class UndeliverableKey(ValueError):
     """No key usable for encryption to a recipient: the message must not go out in clear."""
+
+
+class WrongPassphrase(ValueError):
+    """The passphrase given does not unlock a protected private key."""
 
 
 class DecryptionRefused(ValueError):
@@ -87,34 +109,89 @@ def armored_public_key(key: PGPKey) -> str:
 
 def check_deliverable(key: PGPKey) -> None:
     """Raise ``UndeliverableKey`` unless PGPy would encrypt to a valid, current (sub)key."""
+    _encryption_key(key)
+
+
+def _encryption_key(key: PGPKey) -> PGPKey:
+    """The (sub)key PGPy would encrypt to: the first whose flags allow it, primary first."""
     name = _name(key)
     if key.is_expired:
         raise UndeliverableKey(f"the key of {name} has expired")
     if any(True for _ in key.revocation_signatures):
         raise UndeliverableKey(f"the key of {name} is revoked")
-    # PGPy encrypts to the first key whose flags allow it, primary first.
     for candidate in (key, *key.subkeys.values()):
         if _ENCRYPTION & set(candidate._get_key_flags()):
             if candidate.is_expired:
                 raise UndeliverableKey(f"the encryption subkey of {name} has expired")
-            return
+            return candidate
     raise UndeliverableKey(f"the key of {name} has no encryption subkey")
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What encrypting to one key object needs, read from it once."""
+
+    key: PGPKey  # held, so its id() is not reused by another key while cached
+    subkey: PGPKey
+    key_id: bytes
+    ciphers: frozenset[SymmetricKeyAlgorithm]
+    expires: datetime | None  # the earlier of the key's and the subkey's expiry
+    name: str
+
+
+_targets: dict[int, _Target] = {}
+_targets_lock = threading.Lock()
+
+
+def _target(key: PGPKey) -> _Target:
+    """The cached ``_Target`` of ``key``, checked afresh until cached; then only its expiry
+    is checked (keys are not changed in place: a revoked key is a new object)."""
+    target = _targets.get(id(key))
+    if target is None or target.key is not key:
+        subkey = _encryption_key(key)
+        ends = [end for end in (key.expires_at, subkey.expires_at) if end is not None]
+        target = _Target(
+            key=key,
+            subkey=subkey,
+            key_id=binascii.unhexlify(subkey.fingerprint.keyid),
+            ciphers=frozenset(_preferences(key)),
+            expires=min(ends, default=None),
+            name=_name(key),
+        )
+        with _targets_lock:
+            if len(_targets) >= _TARGETS_LIMIT:
+                _targets.clear()
+            _targets[id(key)] = target
+    elif target.expires is not None and target.expires <= datetime.now(UTC):
+        raise UndeliverableKey(f"the key of {target.name} has expired")
+    return target
+
+
 def encrypt(data: bytes, recipients: Sequence[PGPKey]) -> bytes:
-    """``data`` as one binary OpenPGP message (SEIPDv1 + MDC) readable by every recipient."""
+    """``data`` as one binary OpenPGP message (SEIPDv1 + MDC) readable by every recipient:
+    one session key, a PKESK packet per recipient, then the encrypted data, as
+    ``PGPKey.encrypt`` writes them."""
     if not recipients:
         raise UndeliverableKey("no recipient key to encrypt to")
-    public_keys = [key if key.is_public else key.pubkey for key in recipients]
-    for key in public_keys:
-        check_deliverable(key)
-    cipher = _common_cipher(public_keys)
+    targets = [_target(key if key.is_public else key.pubkey) for key in recipients]
+    # The strongest of AES-256/AES-128 every recipient lists, else AES-128 (RFC 9580 MUST).
+    cipher = next(
+        (c for c in CIPHERS if all(c in target.ciphers for target in targets)), CIPHERS[-1]
+    )
     session_key = cipher.gen_key()
     # Binary literal data ("b"): PGPy would guess text mode for text-like data,
     # and GnuPG then rewrites the CRLF line ends of the MIME entity on output.
-    message = pgpy.PGPMessage.new(data, format="b", compression=CompressionAlgorithm.Uncompressed)
-    for key in public_keys:
-        message = key.encrypt(message, cipher=cipher, sessionkey=session_key)
+    literal = pgpy.PGPMessage.new(data, format="b", compression=CompressionAlgorithm.Uncompressed)
+    encrypted_data = IntegrityProtectedSKEDataV1()
+    encrypted_data.encrypt(session_key, cipher, bytes(literal))
+    message = pgpy.PGPMessage()
+    message |= encrypted_data
+    for target in targets:
+        session_key_packet = PKESessionKeyV3()
+        session_key_packet.encrypter = bytearray(target.key_id)
+        session_key_packet.pkalg = target.subkey.key_algorithm
+        session_key_packet.encrypt_sk(target.subkey._key, cipher, session_key)
+        message |= session_key_packet
     return bytes(message)
 
 
@@ -140,12 +217,27 @@ def decrypt(data: bytes, key: PGPKey) -> bytes:
     return content.encode() if isinstance(content, str) else bytes(content)
 
 
-def _common_cipher(keys: Sequence[PGPKey]) -> SymmetricKeyAlgorithm:
-    """The strongest of AES-256/AES-128 every recipient lists, else AES-128 (RFC 9580 MUST)."""
-    for cipher in CIPHERS:
-        if all(cipher in _preferences(key) for key in keys):
-            return cipher
-    return SymmetricKeyAlgorithm.AES128
+def without_passphrase(key: PGPKey, passphrase: str) -> PGPKey:
+    """A copy of the protected private ``key`` with its passphrase protection removed.
+
+    PGPy can add protection but not remove it: while the key is unlocked, each
+    secret packet is marked unprotected (S2K usage 0, with its checksum) and the
+    key serialised, which writes the secret values in clear. The caller's key is
+    left as it was: the work is done on a copy.
+    """
+    key = parse_key(bytes(key))
+    try:
+        with key.unlock(passphrase):
+            for part in (key, *key.subkeys.values()):
+                material = part._key.keymaterial
+                material.s2k = String2Key()
+                material.encbytes = bytearray()
+                material._compute_chksum()
+                part._key.update_hlen()
+            data = bytes(key)
+    except (PGPDecryptionError, PGPError):
+        raise WrongPassphrase("the passphrase does not unlock the key") from None
+    return parse_key(data)
 
 
 def _preferences(key: PGPKey) -> list[SymmetricKeyAlgorithm]:

@@ -34,8 +34,11 @@ __all__ = [
     "DecryptionRefused",
     "UndeliverableKey",
     "decrypt_message",
+    "encrypt_canonical",
     "encrypt_message",
+    "field_name",
     "is_encrypted",
+    "split_header",
 ]
 
 PROTOCOL = "application/pgp-encrypted"
@@ -64,24 +67,34 @@ def encrypt_message(message: Message, recipients: Sequence[PGPKey]) -> EmailMess
     """The PGP/MIME form of ``message``, or ``message`` itself if it is already encrypted."""
     if is_encrypted(message):
         return message
-    fields, body = _split(message.as_bytes(policy=_CANONICAL))
-    content = [field for field in fields if _name(field).startswith(b"content-")]
+    return _PARSER.parsebytes(encrypt_canonical(message.as_bytes(policy=_CANONICAL), recipients))
+
+
+def encrypt_canonical(raw: bytes, recipients: Sequence[PGPKey]) -> bytes:
+    """The PGP/MIME form of a message given as CRLF bytes, as CRLF bytes.
+
+    The relay's form of ``encrypt_message``: it has the message as bytes and
+    sends bytes, so nothing is parsed or serialised again. The caller has
+    already checked that ``raw`` is not encrypted (``is_encrypted``).
+    """
+    fields, body = split_header(raw)
+    content = [field for field in fields if field_name(field).startswith(b"content-")]
     outside = [
         field
         for field in fields
-        if not _name(field).startswith(b"content-") and _name(field) not in _LEFT_OUT
+        if not field_name(field).startswith(b"content-") and field_name(field) not in _LEFT_OUT
     ]
     entity = b"\r\n".join(content or [_DEFAULT_CONTENT_TYPE]) + b"\r\n\r\n" + body
     encrypted = armor("MESSAGE", openpgp.encrypt(entity, recipients)).replace("\n", "\r\n")
-    return _PARSER.parsebytes(_multipart_encrypted(outside, encrypted.encode("ascii")))
+    return _multipart_encrypted(outside, encrypted.encode("ascii"))
 
 
 def decrypt_message(message: Message, key: PGPKey) -> EmailMessage:
     """The original message inside a PGP/MIME ``message`` encrypted to our private ``key``."""
     encrypted = _encrypted_part(message)
     entity = openpgp.decrypt(encrypted, key).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    fields, _ = _split(message.as_bytes(policy=_CANONICAL))
-    outside = [field for field in fields if not _name(field).startswith(b"content-")]
+    fields, _ = split_header(message.as_bytes(policy=_CANONICAL))
+    outside = [field for field in fields if not field_name(field).startswith(b"content-")]
     return _PARSER.parsebytes(b"\r\n".join(outside) + b"\r\n" + entity)
 
 
@@ -127,7 +140,7 @@ def _multipart_encrypted(outside: list[bytes], encrypted: bytes) -> bytes:
     )
 
 
-def _split(raw: bytes) -> tuple[list[bytes], bytes]:
+def split_header(raw: bytes) -> tuple[list[bytes], bytes]:
     """The header fields of a CRLF message (each with its folded lines) and its body."""
     head, _, body = raw.partition(b"\r\n\r\n")
     fields: list[bytes] = []
@@ -139,5 +152,5 @@ def _split(raw: bytes) -> tuple[list[bytes], bytes]:
     return fields, body
 
 
-def _name(field: bytes) -> bytes:
+def field_name(field: bytes) -> bytes:
     return field.split(b":", 1)[0].strip().lower()

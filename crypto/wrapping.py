@@ -83,6 +83,11 @@ def _key_data(address: str, key_version: int) -> bytes:
     return _PURPOSE + address.encode() + b"\0" + str(key_version).encode()
 
 
+def kek_configured(settings: RelaySettings) -> bool:
+    """Whether a KEK is set up at all (a server without one serves no OpenPGP keys)."""
+    return settings.kek_file is not None or bool(os.environ.get(settings.kek_environment))
+
+
 def load_kek(settings: RelaySettings) -> bytes:
     """The KEK from ``kek_file``, else from the ``kek_environment`` variable."""
     if settings.kek_file is not None:

@@ -12,6 +12,9 @@ import os
 import sys
 
 import config.commands
+import crypto.commands
+import crypto.relay_commands
+import crypto.secure_commands
 import davserver.commands
 import importer.commands
 import plugins.availability.commands
@@ -32,6 +35,9 @@ COMMAND_MODULES = (
     plugins.duplicates.commands,
     plugins.contacts_import.commands,
     importer.commands,
+    crypto.commands,
+    crypto.relay_commands,
+    crypto.secure_commands,
 )
 
 

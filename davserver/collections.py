@@ -19,6 +19,9 @@ from davserver.accounts.directory import AccountError
 from davserver.bulk_insert import NewItem, insert_vcards
 
 KINDS = {"VCALENDAR": "calendar", "VADDRESSBOOK": "addressbook"}
+# RFC 6638 schedule inbox and outbox: calendar collections by storage, but they
+# hold iTIP messages, not anyone's events (plugins/scheduling).
+SCHEDULE_MAILBOXES = frozenset({"schedule-inbox", "schedule-outbox"})
 
 
 class CollectionChanged(AccountError):
@@ -45,6 +48,8 @@ class Collections:
         paths = []
         for collection in found:
             if not isinstance(collection, storage.BaseCollection) or collection.tag != "VCALENDAR":
+                continue
+            if collection.path.rpartition("/")[2] in SCHEDULE_MAILBOXES:
                 continue
             components = collection.get_meta("C:supported-calendar-component-set")
             if components and "VEVENT" not in components.split(","):
@@ -98,6 +103,33 @@ class Collections:
                 raise
             return {href: item.serialize() for href, item in parsed.items()}
 
+    def write_many(self, changes: Mapping[str, Mapping[str, str]]) -> None:
+        """Store items into several collections (path -> href -> text), all or nothing.
+
+        For one change that reaches many accounts at once, such as an invitation
+        delivered to every local attendee: one write lock instead of one per
+        collection, and each distinct text parsed once, before the lock is taken.
+        If storing fails part way, every touched item is put back as it was.
+        """
+        prepared: dict[str, radicale_item.Item] = {}
+        for put in changes.values():
+            for text in put.values():
+                if text not in prepared:
+                    prepared[text] = self._item("", text)  # placed by _moved
+        with self._storage.acquire_lock("w"):
+            targets = [(self._collection(path), put) for path, put in changes.items()]
+            touched: list[tuple[storage.BaseCollection, list[str], dict]] = []
+            try:
+                for collection, put in targets:
+                    before = {href: item for href, item in collection.get_multi(list(put)) if item}
+                    touched.append((collection, list(put), before))
+                    for href, text in put.items():
+                        collection.upload(href, _moved(prepared[text], collection.path))
+            except Exception:
+                for collection, hrefs, before in reversed(touched):
+                    self._restore(collection, hrefs, before)
+                raise
+
     @staticmethod
     def _check_unchanged(path: str, collection, expect: Mapping[str, str | None]) -> None:
         for href, item in collection.get_multi(list(expect)):
@@ -145,6 +177,17 @@ class Collections:
         with self._storage.acquire_lock("r"):
             return {item.uid for item in self._collection(path).get_all()}
 
+    def provide(self, path: str, props: Mapping[str, str]) -> bool:
+        """Create the collection at ``path`` with ``props`` unless it exists; True if created.
+        For collections an account needs but did not get on its first login."""
+        if self.folder(path).is_dir():
+            return False
+        with self._storage.acquire_lock("w"):
+            if next(iter(self._storage.discover(path)), None) is not None:
+                return False
+            self._storage.create_collection(path, props=dict(props))
+            return True
+
     def create_addressbook(self, path: str, name: str) -> None:
         """A new, empty address book at ``path`` showing as ``name`` in clients."""
         with self._storage.acquire_lock("w"):
@@ -182,3 +225,16 @@ class Collections:
         if kind is None:
             raise AccountError(f"no calendar or address book at {path}")
         return kind
+
+
+def _moved(item: radicale_item.Item, collection_path: str) -> radicale_item.Item:
+    """``item`` for another collection, with everything already computed from its text."""
+    return radicale_item.Item(
+        collection_path=collection_path,
+        text=item.serialize(),
+        etag=item.etag,
+        uid=item.uid,
+        name=item.name,
+        component_name=item.component_name,
+        time_range=item.time_range,
+    )

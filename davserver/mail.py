@@ -8,9 +8,9 @@ offered the message is not sent: there is no fallback to plain text.
 from __future__ import annotations
 
 import smtplib
-import ssl
 from email.message import EmailMessage
 
+from davserver import smtp_connection
 from davserver.settings import SmtpSettings
 
 
@@ -38,40 +38,10 @@ class Mailer:
         if "From" not in message:
             message["From"] = settings.from_address
         try:
-            with self._connect() as smtp:
-                if settings.username is not None:
-                    smtp.login(settings.username, self._password())
+            smtp = smtp_connection.connect(settings, "smtp")
+            try:
                 smtp.send_message(message)
+            finally:
+                smtp_connection.close(smtp)
         except (OSError, smtplib.SMTPException) as error:
             raise MailError(f"SMTP {settings.host}:{settings.port}: {error}") from None
-
-    def _connect(self) -> smtplib.SMTP:
-        settings = self._settings
-        if settings.security == "tls":
-            return smtplib.SMTP_SSL(
-                settings.host,
-                settings.port,
-                timeout=settings.timeout,
-                context=self._tls_context(),
-            )
-        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-        if settings.security == "starttls":
-            try:
-                smtp.starttls(context=self._tls_context())
-            except BaseException:
-                smtp.close()
-                raise
-        return smtp
-
-    def _tls_context(self) -> ssl.SSLContext:
-        ca_file = self._settings.ca_file
-        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-
-    def _password(self) -> str:
-        """Read at each send, so a rotated password needs no restart."""
-        password_file = self._settings.password_file
-        assert password_file is not None
-        try:
-            return password_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as error:
-            raise MailError(f"cannot read smtp.password_file {password_file}: {error}") from None

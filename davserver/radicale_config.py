@@ -9,6 +9,7 @@ from typing import Any
 from radicale import config
 
 from config.settings import Settings
+from plugins.scheduling.mailboxes import schedule_mailboxes
 
 # Radicale creates these for a user on first login, as hosted suites do.
 _CALENDAR_COMPONENTS = "VEVENT,VTODO,VJOURNAL"
@@ -22,6 +23,7 @@ def default_collections(settings: Settings) -> dict[str, dict[str, str]]:
             "C:supported-calendar-component-set": _CALENDAR_COMPONENTS,
         },
         "contacts": {"tag": "VADDRESSBOOK", "D:displayname": settings.accounts.addressbook_name},
+        **(schedule_mailboxes() if settings.scheduling.enabled else {}),
     }
 
 

@@ -14,10 +14,13 @@ import threading
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
+from crypto.relay_server import RelayServer
+from crypto.secure_sweeper import Sweeper
 from davserver.services import Services
 from davserver.wsgi import build_application
 from importer.daemon import build_daemon
 from plugins.reminders import scheduler as reminders
+from plugins.scheduling.service import start_worker as start_scheduling_mail
 
 logger = logging.getLogger("murmeli.server")
 
@@ -26,6 +29,7 @@ def serve(services: Services) -> None:
     settings = services.settings.server
     application = build_application(services)
     services.warm_up()
+    relay = RelayServer(services).start() if services.settings.relay.enabled else None
     server = wsgi.Server(
         (settings.listen.host, settings.listen.port),
         application,
@@ -53,14 +57,23 @@ def serve(services: Services) -> None:
     worker = threading.Thread(target=server.serve, name="murmeli-http", daemon=True)
     worker.start()
     reminder_worker = reminders.start(services, scheme, host, port)
+    scheduling_mail = start_scheduling_mail(services, scheme, host, port)
+    sweeper = Sweeper(
+        services.secure_delivery, services.settings.relay.secure_message_sweep
+    ).start()
     importer = build_daemon(services) if services.settings.importer.enabled else None
     if importer is not None:
         importer.start()
     stop.wait()
+    if relay is not None:
+        relay.stop()
     if importer is not None:
         importer.stop()
     if reminder_worker is not None:
         reminder_worker.stop()
+    if scheduling_mail is not None:
+        scheduling_mail.stop()
+    sweeper.stop()
     logger.info("stopping: finishing requests in flight")
     server.stop()
     worker.join(timeout=15)

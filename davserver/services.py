@@ -12,10 +12,16 @@ from functools import cached_property, partial
 from radicale import config
 
 from config.settings import Settings
+from crypto.keys import KeyStore
+from crypto.recipient_keys import RecipientKeys, wkd_client
+from crypto.secure_delivery import SecureDelivery
+from crypto.secure_store import SecureMessageStore
+from crypto.wrapping import kek_configured, load_kek
 from davserver.accounts.app_passwords import AppPasswords
 from davserver.accounts.authenticator import Authenticator
 from davserver.accounts.directory import ORGANISATION_GROUP, Directory
 from davserver.accounts.radicale_auth import Auth
+from davserver.clock import FileClock, SystemClock, clock_for
 from davserver.collections import Collections
 from davserver.database import Database, default_url, open_database
 from davserver.mail import Mailer
@@ -28,6 +34,7 @@ from plugins.availability.visibility import Visibility
 from plugins.duplicates.duplicates import Duplicates
 from plugins.duplicates.store import DuplicateStore
 from plugins.publish.links import PublishedCalendars
+from plugins.scheduling.service import Scheduling
 from plugins.sharing.shares import Shares
 from plugins.sharing.store import Sharing
 
@@ -75,8 +82,29 @@ class Services:
         return Availability(visibility, self.collections, BusyIndex())
 
     @cached_property
+    def clock(self) -> SystemClock | FileClock:
+        """The one notion of "now" of time-driven features (a file in acceptance tests)."""
+        return clock_for(self.settings.server.test_clock_file)
+
+    @cached_property
     def mailer(self) -> Mailer:
         return Mailer(self.settings.smtp)
+
+    @cached_property
+    def scheduling(self) -> Scheduling:
+        return Scheduling(
+            self.settings,
+            self.database,
+            self.directory,
+            self.collections,
+            self.availability,
+            self.authenticator,
+            self.mailer,
+        )
+
+    def scheduling_layer(self, dav):
+        """Radicale's WSGI app with CalDAV scheduling around it, unless scheduling is off."""
+        return self.scheduling.layer(dav) if self.settings.scheduling.enabled else dav
 
     @cached_property
     def published_calendars(self) -> PublishedCalendars:
@@ -95,6 +123,27 @@ class Services:
         key_file = self.settings.importer.key_path(self.settings.server.data)
         return JobStore(self.database, Credentials(key_file))
 
+    @cached_property
+    def key_store(self) -> KeyStore:
+        """Every address's OpenPGP key; opening it checks the KEK, so a wrong one stops here."""
+        return KeyStore(self.database, load_kek(self.settings.relay))
+
+    @cached_property
+    def recipient_keys(self) -> RecipientKeys:
+        """Outside recipients' public keys: users' keyrings, then the Web Key Directory."""
+        return RecipientKeys(self.database, self.directory, wkd_client(self.settings.relay))
+
+    @cached_property
+    def secure_delivery(self) -> SecureDelivery:
+        """Password-protected messages to outside recipients without a key."""
+        return SecureDelivery(
+            SecureMessageStore(self.database),
+            self.mailer,
+            self.clock,
+            self.settings.relay,
+            self.settings.server.base_url,
+        )
+
     def warm_up(self) -> None:
         """Run each per-request query once: the first client must not pay SQLAlchemy's
         statement compilation (~20 ms), nor the first database connection."""
@@ -102,3 +151,5 @@ class Services:
         self.authenticator.user_for(nobody, nobody)
         self.directory.find(nobody)
         self.shares.received_by(nobody, {nobody, ORGANISATION_GROUP})
+        if kek_configured(self.settings.relay):
+            self.key_store  # noqa: B018 - opening it checks the KEK: a wrong one stops start-up

@@ -43,6 +43,11 @@ class ServerSettings:
     )
     log_level: str = option("info", choice("debug", "info", "warning", "error"), "log verbosity")
     access_log: bool = option(True, boolean, "log one line per request")
+    test_clock_file: Path | None = option(
+        None,
+        optional(path),
+        "TESTS ONLY: the server reads the current time (ISO 8601) from this file",
+    )
     tls: TlsSettings = section(TlsSettings)
 
 

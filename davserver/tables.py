@@ -218,3 +218,81 @@ openpgp_kek_check = Table(
     Column("id", Integer, primary_key=True),
     Column("check_value", LargeBinary, nullable=False),
 )
+
+# Public keys of outside recipients (crypto/recipient_keys.py), one keyring per
+# user: a key a user imported is used only for mail that user sends.
+openpgp_recipient_keys = Table(
+    "openpgp_recipient_keys",
+    metadata,
+    Column("owner", String(64), ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+    Column("address", String(254), primary_key=True),
+    Column("fingerprint", String(40), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("created_at", Integer, nullable=False),
+)
+
+# Password-protected messages to outside recipients (crypto/secure_delivery.py).
+# The message is sealed with AES-256-GCM under a key derived from the sender's
+# password by Argon2id (``kdf`` names the parameters); the password is never
+# stored, the link's secret only as a SHA-256 digest. The subject is kept
+# readable, as everywhere in the relay, so the sender can tell messages apart.
+# ``sealed`` is set to NULL on revocation; the row goes when it expires.
+secure_messages = Table(
+    "secure_messages",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("link_digest", String(64), nullable=False),
+    Column("sender", String(254), nullable=False, index=True),
+    Column("recipient", String(254), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("kdf", String(64), nullable=False),
+    Column("salt", LargeBinary, nullable=False),
+    Column("sealed", LargeBinary),
+    Column("failures", Integer, nullable=False),
+    Column("created_at", Integer, nullable=False),
+    Column("expires_at", Integer, nullable=False, index=True),
+    Column("revoked_at", Integer),
+    # SHA-256 of sender, recipient and message, for the relay: a client retrying
+    # the same message gets this deposit back instead of a second one.
+    Column("retry_key", String(64), index=True),
+)
+
+# CalDAV scheduling (plugins/scheduling). Where each person's copy of a scheduled
+# event lives (so a reply finds the organiser's copy without a scan), the
+# outgoing iMIP mail queue (sent by a worker, never inside a request), and the
+# answer links of invitations, kept only as SHA-256 digests of their tokens.
+scheduling_copies = Table(
+    "scheduling_copies",
+    metadata,
+    Column("uid", String(512), primary_key=True),
+    Column("user", String(64), primary_key=True),
+    Column("path", String(1024), nullable=False),
+    Column("role", String(10), nullable=False),
+)
+
+scheduling_mail = Table(
+    "scheduling_mail",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("recipient", String(254), nullable=False),
+    Column("organiser", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Integer, nullable=False, index=True),
+    Column("sent_at", Integer, index=True),
+    Column("error", Text),
+)
+
+scheduling_answer_links = Table(
+    "scheduling_answer_links",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("organiser", String(64), nullable=False),
+    Column("uid", String(512), nullable=False, index=True),
+    Column("attendee", String(254), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("created_at", Integer, nullable=False, index=True),
+    Column("used_at", Integer),
+)

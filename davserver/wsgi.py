@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from radicale import Application as RadicaleApplication
 
+from crypto import routes as key_routes
+from crypto import secure_routes
+from crypto.wkd_routes import PREFIX as WKD_PREFIX
+from crypto.wkd_routes import WebKeyDirectory
 from davserver import account_routes, profile
 from davserver.api import Api
 from davserver.application import Application
@@ -14,6 +18,7 @@ from plugins.contacts_import import routes as contact_import_routes
 from plugins.duplicates import routes as duplicate_routes
 from plugins.publish import routes as publish_routes
 from plugins.reminders import routes as reminder_routes
+from plugins.scheduling import routes as scheduling_routes
 from plugins.sharing import routes as sharing_routes
 
 # Each feature adds its routes here; the DAV tree stays Radicale's.
@@ -24,9 +29,12 @@ ROUTE_MODULES = (
     availability_routes,
     publish_routes,
     reminder_routes,
+    scheduling_routes,
     duplicate_routes,
     contact_import_routes,
     import_routes,
+    secure_routes,
+    key_routes,
 )
 
 
@@ -36,8 +44,12 @@ def build_application(services: Services) -> Application:
         module.register(api, services)
     server = services.settings.server
     return Application(
-        RadicaleApplication(services.radicale_configuration),
-        {"/api/": api, "/.token/": publish_routes.feed_application(services)},
+        services.scheduling_layer(RadicaleApplication(services.radicale_configuration)),
+        {
+            "/api/": api,
+            "/.token/": publish_routes.feed_application(services),
+            WKD_PREFIX: WebKeyDirectory(services),
+        },
         max_body_size=server.max_body_size,
         log_requests=server.access_log,
     )

@@ -158,14 +158,18 @@ class DovecotServer:
         (self.root / "users" / name).write_text(f"{name}:{{PLAIN}}{password}\n")
         return name
 
-    def kick(self, user: str) -> None:
-        """Drops every connection of ``user``, as a server restart or a provider would."""
-        subprocess.run(
+    def kick(self, user: str) -> bool:
+        """Drops every connection of ``user``, as a server restart or a provider would;
+        False if ``user`` had none (doveadm's exit status 68)."""
+        result = subprocess.run(
             ["/usr/bin/doveadm", "-c", str(self.config), "kick", user],
-            check=True,
             capture_output=True,
+            text=True,
             timeout=30,
         )
+        if result.returncode not in (0, 68):
+            raise RuntimeError(f"doveadm kick {user}: {result.stderr.strip()}")
+        return result.returncode == 0
 
     def stop(self) -> None:
         subprocess.run(

@@ -24,11 +24,13 @@ class Sink:
     def __init__(self, login: tuple[str, str]) -> None:
         self.login = login
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # each message's bytes as received, in the order of messages
 
     async def handle_DATA(self, server, session, envelope) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.messages.append(message)
+        self.raw.append(envelope.original_content)
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -40,7 +42,11 @@ class Sink:
             if isinstance(auth_data, LoginPassword)
             else None
         )
-        return AuthResult(success=given == self.login)
+        # handled=False on failure: aiosmtpd then answers 535; handled=True would leave the
+        # client waiting for a reply nobody sends.
+        if given != self.login:
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True)
 
 
 def free_port() -> int:
@@ -52,17 +58,22 @@ def free_port() -> int:
 
 @contextmanager
 def smtp_sink(
-    folder: Path, login: tuple[str, str], starttls: bool = True
+    folder: Path, login: tuple[str, str], starttls: bool = True, port: int | None = None
 ) -> Iterator[tuple[Sink, str, int]]:
-    """The sink, the PEM certificate it presents (for ``smtp.ca_file``) and its port."""
-    certificate, key = self_signed(folder)
+    """The sink, the PEM certificate it presents (for ``smtp.ca_file``) and its port.
+
+    The certificate is made in ``folder`` unless it is there already, so a sink
+    started again on the same folder and ``port`` is the same server to its clients."""
+    certificate, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    if not Path(certificate).exists():
+        certificate, key = self_signed(folder)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certificate, key)
     handler = Sink(login)
     controller = Controller(
         handler,
         hostname="127.0.0.1",
-        port=free_port(),
+        port=port or free_port(),
         server_hostname="localhost",
         tls_context=context if starttls else None,
         require_starttls=starttls,

@@ -6,6 +6,7 @@ import dataclasses
 import os
 
 import pytest
+from radicale import item as radicale_item
 from radicale import storage
 
 from config import loader
@@ -140,3 +141,52 @@ def test_create_addressbook_and_insert_into_a_new_one(services):
             "Failed",
         )
     assert collections.kind("/ann/failed/") is None
+
+
+def test_provide_creates_once_and_schedule_mailboxes_are_not_calendars(services):
+    collections = services.collections
+    props = {"tag": "VCALENDAR", "C:supported-calendar-component-set": "VEVENT"}
+    assert collections.provide("/ann/work/", props) is True
+    assert collections.provide("/ann/work/", props) is False
+    assert collections.provide("/ann/schedule-inbox/", props) is True
+    assert collections.kind("/ann/schedule-inbox/") == "calendar"
+    assert collections.calendars_of("ann") == ["/ann/work/"]
+
+
+def test_write_many_stores_into_several_collections_and_syncs(services):
+    collections = services.collections
+    collections.provide("/bob/", {})
+    collections.provide("/bob/book/", {"tag": "VADDRESSBOOK"})
+    collections.write("/ann/book/", {"a.vcf": card("a", "Ada")})
+    store = storage.load(services.radicale_configuration)
+    with store.acquire_lock("r"):
+        token, _ = next(iter(store.discover("/bob/book/"))).sync()
+    same = card("s", "Sam")
+    collections.write_many({"/ann/book/": {"s.vcf": same}, "/bob/book/": {"s.vcf": same}})
+    assert sorted(collections.items("/ann/book/")) == ["a.vcf", "s.vcf"]
+    assert "FN:Sam" in collections.items("/bob/book/")["s.vcf"]
+    with store.acquire_lock("r"):
+        bob = next(iter(store.discover("/bob/book/")))
+        _, changed = bob.sync(token)
+        (item,) = bob.get_all()
+    assert changed == ["s.vcf"]
+    assert item.uid == "s" and item.etag == radicale_item.get_etag(item.serialize())
+
+
+def test_write_many_failing_half_way_puts_every_collection_back(services):
+    collections = services.collections
+    collections.provide("/bob/", {})
+    collections.provide("/bob/book/", {"tag": "VADDRESSBOOK"})
+    collections.write("/ann/book/", {"a.vcf": card("a", "Ada")})
+    changes = {
+        "/ann/book/": {"a.vcf": card("a", "Ada King"), "n.vcf": card("n", "New")},
+        "/bob/book/": {"../escape.vcf": card("e", "Eve")},  # refused by Radicale's upload
+    }
+    with pytest.raises(Exception):  # noqa: B017  (Radicale's UnsafePathError)
+        collections.write_many(changes)
+    items = collections.items("/ann/book/")
+    assert sorted(items) == ["a.vcf"] and "FN:Ada\r\n" in items["a.vcf"]
+    assert collections.items("/bob/book/") == {}
+    with pytest.raises(AccountError, match="no calendar or address book"):
+        collections.write_many({"/ann/book/": {"n.vcf": card("n", "New")}, "/ann/none/": {}})
+    assert sorted(collections.items("/ann/book/")) == ["a.vcf"]

@@ -14,6 +14,7 @@ from crypto.settings import RelaySettings
 from crypto.wrapping import KeyEncryptionKeyError, UnwrapError, load_kek, new_kek
 from davserver.database import Database
 from davserver.tables import openpgp_keys
+from tests.test_crypto_interop import PASSPHRASE, GnuPG
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::cryptography.utils.CryptographyDeprecationWarning:pgpy"
@@ -140,3 +141,58 @@ def test_kek_comes_from_file_or_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("TEST_KEK")
     with pytest.raises(KeyEncryptionKeyError, match="no key-encryption key"):
         load_kek(RelaySettings(kek_environment="TEST_KEK"))
+
+
+def gpg_key_pair(gpg: GnuPG, address: str, encryption: bool = True) -> bytes:
+    """A passphrase-protected Ed25519 (+ Cv25519) key pair made by gpg, armored."""
+    gpg.run("--quick-generate-key", address, "ed25519", "cert,sign", "never")
+    if encryption:
+        fingerprint = next(
+            line.split(":")[9]
+            for line in gpg.run("--with-colons", "--list-keys", address).decode().splitlines()
+            if line.startswith("fpr:")
+        )
+        gpg.run("--quick-add-key", fingerprint, "cv25519", "encr", "never")
+    return gpg.run("--armor", "--export-secret-keys", address)
+
+
+def test_imports_a_gnupg_key_pair_which_then_decrypts_and_is_encrypted_to(database, gnupg):
+    secret = kek()
+    store = KeyStore(database, secret)
+    exported = gpg_key_pair(gnupg, "dora@example.org")
+    with pytest.raises(KeyStoreError, match="passphrase: the key is protected"):
+        store.import_private("dora@example.org", exported, None)
+    with pytest.raises(KeyStoreError, match="passphrase: it does not unlock"):
+        store.import_private("dora@example.org", exported, "not the passphrase")
+    with pytest.raises(KeyStoreError, match=r"no user ID with the address eve@example\.org"):
+        store.import_private("eve@example.org", exported, PASSPHRASE)
+    stored = store.import_private("Dora@example.org", exported, PASSPHRASE)
+    key = KeyStore(database, secret).private_key("dora@example.org")
+    assert stored.fingerprint == str(key.fingerprint).replace(" ", "") and not key.is_protected
+    # Our encryption opens with gpg's original key; gpg's encryption opens with ours.
+    ours = openpgp.encrypt(b"to the imported key", [store.public_key("dora@example.org")])
+    assert gnupg.run("--decrypt", data=ours) == b"to the imported key"
+    theirs = gnupg.run("--encrypt", "--recipient", "dora@example.org", data=b"from gpg")
+    assert openpgp.decrypt(theirs, key) == b"from gpg"
+
+
+def test_import_refuses_keys_it_cannot_use_and_keeps_an_existing_key(database, gnupg):
+    store = KeyStore(database, kek())
+    signing_only = gpg_key_pair(gnupg, "sig@example.org", encryption=False)
+    with pytest.raises(KeyStoreError, match="no encryption subkey"):
+        store.import_private("sig@example.org", signing_only, PASSPHRASE)
+    public_only = gnupg.run("--armor", "--export", "sig@example.org")
+    with pytest.raises(KeyStoreError, match="public key"):
+        store.import_private("sig@example.org", public_only, None)
+    with pytest.raises(KeyStoreError, match="key: "):
+        store.import_private("sig@example.org", b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n", None)
+    existing = store.private_key("fred@example.org")
+    exported = gpg_key_pair(gnupg, "fred@example.org")
+    with pytest.raises(KeyStoreError, match="already has the key"):
+        store.import_private("fred@example.org", exported, PASSPHRASE)
+    assert store.private_key("fred@example.org").fingerprint == existing.fingerprint
+    replaced = store.import_private("fred@example.org", exported, PASSPHRASE, replace=True)
+    assert replaced.fingerprint != str(existing.fingerprint).replace(" ", "")
+    assert [k.fingerprint for k in store.stored() if k.address == "fred@example.org"] == [
+        replaced.fingerprint
+    ]

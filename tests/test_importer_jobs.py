@@ -265,8 +265,7 @@ def test_connections_dropped_mid_job_are_retried_and_end_with_exactly_one_copy(
     job = importer.add(source, destination)
     importer.start()
     wait_for(lambda: importer.progress(job)[1] >= 100, "some batches to be committed")
-    dovecots.source.kick(source.login)
-    dovecots.destination.kick(destination.login)
+    assert dovecots.source.kick(source.login), "the job was not reading any more"
     wait_for(lambda: importer.progress(job)[0] in ("done", "failed"), "the job to end")
     log = importer.stop()
 

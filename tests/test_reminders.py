@@ -2,7 +2,7 @@
 
 Events are written with the ``caldav`` library. The mail goes to an aiosmtpd
 sink over verified STARTTLS with a login; chat goes to a local HTTP receiver.
-The scheduler's clock is a file the test rewrites (``reminders.test_clock_file``):
+The scheduler's clock is a file the test rewrites (``server.test_clock_file``):
 libfaketime 0.9.10 cannot drive Python 3.11 (``time.sleep`` fails with EINVAL
 when the monotonic clock is left alone, thread waits hang when it is faked).
 Each step waits until the server has scanned up to the new time, read from
@@ -124,6 +124,7 @@ reminders:
   enabled: true
   webhook_url: {webhook}
   poll_interval: 100ms
+server:
   test_clock_file: {folder / "clock"}
 """
     )

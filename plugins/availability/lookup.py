@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import icalendar
 
@@ -100,16 +101,32 @@ class Availability:
         best, alternatives = (slots[0], slots[1:]) if slots else (None, [])
         return Answer(query, organiser, best, alternatives, busy, unknown, addresses)
 
+    def busy(
+        self, organiser: User, attendee: str, start: datetime, end: datetime, zone: ZoneInfo
+    ) -> list[Period] | Unknown:
+        """One attendee's busy time in [start, end) as ``organiser`` may see it (the schedule
+        outbox's free-busy answer, RFC 6638 §3.2.9)."""
+        resolved = self._visibility.resolve(organiser, attendee)
+        if isinstance(resolved, Unknown):
+            return resolved
+        return self._periods(resolved.user, resolved.calendars, start, end, zone)
+
     def _busy_of(self, user: User, calendars: tuple[str, ...], query: Query) -> list[Period]:
+        return self._periods(user, calendars, query.window_start, query.window_end, query.zone)
+
+    def _periods(
+        self,
+        user: User,
+        calendars: tuple[str, ...],
+        start: datetime,
+        end: datetime,
+        zone: ZoneInfo,
+    ) -> list[Period]:
         addresses = frozenset({f"mailto:{user.email.lower()}"} if user.email else set())
         return merge(
             period
             for calendar in calendars
             for period in self._index.periods(
-                self._collections.folder(calendar),
-                query.window_start,
-                query.window_end,
-                query.zone,
-                addresses,
+                self._collections.folder(calendar), start, end, zone, addresses
             )
         )

@@ -27,7 +27,6 @@ from config.schema import Listen
 from davserver.accounts.directory import User
 from davserver.services import Services
 from plugins.reminders.alarms import CHAT, EMAIL, Firing, firings, may_fire
-from plugins.reminders.clock import clock_for
 from plugins.reminders.delivery import Delivery, DeliveryError
 from plugins.reminders.routes import stop_path
 from plugins.reminders.store import ReminderStore
@@ -44,7 +43,7 @@ class Scheduler:
         self._store = ReminderStore(services.database)
         self._mailer = services.mailer
         self._delivery = Delivery(services.mailer, self._settings.webhook_url)
-        self._clock = clock_for(self._settings.test_clock_file)
+        self._clock = services.clock
         self._base_url = base_url.rstrip("/")
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="murmeli-reminders", daemon=True)

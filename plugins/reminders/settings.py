@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from config.schema import boolean, duration, option, optional, path, text
+from config.schema import boolean, duration, option, optional, text
 
 
 def webhook(value: Any) -> str:
@@ -32,9 +31,4 @@ class RemindersSettings:
     )
     public_url: str | None = option(
         None, optional(text), "base URL of the stop links in reminders (default: server.base_url)"
-    )
-    test_clock_file: Path | None = option(
-        None,
-        optional(path),
-        "TESTS ONLY: the scheduler reads the current time (ISO 8601) from this file",
     )

@@ -1,8 +1,9 @@
-"""The scheduler's notion of "now": the system clock, or a file a test rewrites.
+"""The server's notion of "now" (reminders, secure-message expiry): the system clock,
+or a file a test rewrites.
 
 The file clock exists so acceptance tests can move a real server's time
 forward by minutes or days without waiting; it is enabled only by the
-``reminders.test_clock_file`` option, which says so in its name.
+``server.test_clock_file`` option, which says so in its name.
 """
 
 from __future__ import annotations

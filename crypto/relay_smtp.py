@@ -1,0 +1,123 @@
+"""The relay's two SMTP listeners on aiosmtpd: submission (users) and content filter (mail server).
+
+Submission: STARTTLS before anything else, then AUTH PLAIN or LOGIN with a
+Murmeli account password or app password; the envelope sender (553) and every
+From address (550) must be addresses of the logged-in user. Content filter:
+no AUTH, and a peer outside ``trusted`` is refused at connect (554), so the
+relay is never an open relay.
+
+Both announce SIZE and refuse larger messages with 552 5.3.4: at MAIL when
+the client declares SIZE, else at the end of DATA (aiosmtpd stops keeping
+the data once over the limit). A message is handled on the relay's worker
+threads, so the event loop keeps serving other clients meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from crypto.relay import Relay
+from crypto.settings import Networks
+from davserver.accounts.authenticator import Authenticator
+from davserver.accounts.directory import Directory
+
+logger = logging.getLogger("murmeli.relay")
+
+
+class RelaySMTP(SMTP):
+    """aiosmtpd's SMTP with RFC 3463 codes on its size replies, and an optional peer check."""
+
+    def __init__(self, handler: Any, *, trusted: Networks | None = None, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._trusted = trusted
+        too_large = (
+            f"552 5.3.4 message larger than the maximum of {kwargs.get('data_size_limit')} bytes"
+        )
+        self._replies = {
+            "552 Error: message size exceeds fixed maximum message size": too_large,
+            "552 Error: Too much mail data": too_large,
+            "530 Must issue a STARTTLS command first": "530 5.7.0 STARTTLS first",
+        }
+
+    async def push(self, status: Any) -> None:
+        await super().push(self._replies.get(status, status))
+
+    async def _handle_client(self) -> None:
+        peer = self.session.peer[0] if self.session and self.session.peer else ""
+        if self._trusted is not None and peer not in self._trusted:
+            logger.warning("content filter: refused %s, not in relay.content_filter.trusted", peer)
+            await self.push("554 5.7.1 not a trusted client of this relay")
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+
+class RelayHandler:
+    """aiosmtpd handler: the sender check of submission, then the message to ``Relay``."""
+
+    def __init__(
+        self, relay: Relay, executor: Executor, directory: Directory, submission: bool
+    ) -> None:
+        self._relay = relay
+        self._executor = executor
+        self._directory = directory
+        self._submission = submission
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
+    ) -> str:
+        if self._submission:
+            owner = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._owner, address
+            )
+            if owner != session.auth_data:
+                return f"553 5.7.1 sender <{address}> is not an address of {session.auth_data}"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        author = session.auth_data if self._submission else None
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor,
+            self._relay.relay,
+            envelope.mail_from or "",
+            list(envelope.rcpt_tos),
+            envelope.content or b"",
+            author,
+        )
+
+    async def handle_exception(self, error: Exception) -> str:
+        logger.error("SMTP session failed: %s: %s", type(error).__name__, error)
+        return "451 4.3.0 internal error of the relay, try again later"
+
+    def _owner(self, address: str) -> str | None:
+        user = self._directory.find_by_address(address) if address else None
+        return user.name if user is not None else None
+
+
+def account_login(authenticator: Authenticator) -> Any:
+    """aiosmtpd authenticator: Murmeli accounts and app passwords; the session keeps the
+    user name. A first login costs an Argon2 check (~0.1 s, on the event loop), later ones
+    are remembered by the ``Authenticator``."""
+
+    def authenticate(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        # handled=False: aiosmtpd then answers 535 itself.
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        name = authenticator.user_for(
+            data.login.decode("utf-8", "replace"), data.password.decode("utf-8", "replace")
+        )
+        if not name:
+            logger.warning("submission: failed login for %r", data.login[:64])
+            return AuthResult(success=False, handled=False)
+        return AuthResult(success=True, auth_data=name)
+
+    return authenticate

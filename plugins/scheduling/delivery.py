@@ -1,0 +1,174 @@
+"""Delivery of iTIP messages (RFC 6638 §4): into a local account, or to the mail queue.
+
+A local recipient gets the message in their schedule inbox and, for an
+invitation or cancellation, their copy of the event in their default calendar
+(or wherever their copy already is, keeping the alarms they set on it), written
+through Radicale's storage so their clients see it on the next sync. All local
+recipients of one change are written under one storage write lock; if that
+fails, account by account, so one broken account does not stop the others.
+Anyone else gets an iMIP email, queued. Called after Radicale has answered the
+request that caused it, never from inside Radicale, so no storage lock is held
+by the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import icalendar
+
+from config.settings import Settings
+from davserver.accounts.directory import Directory, User
+from davserver.collections import Collections
+from davserver.radicale_config import default_collections
+from plugins.scheduling import itip
+from plugins.scheduling.attendee_copy import personalised
+from plugins.scheduling.copies import ATTENDEE, Copies, Copy
+from plugins.scheduling.mailboxes import default_calendar_path, inbox_path, new_message_href
+from plugins.scheduling.queue import MailQueue, OutgoingMail
+
+logger = logging.getLogger("murmeli.scheduling")
+DELIVERED, SENT, INVALID = "1.2", "1.1", "3.7"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    address: str  # comparable form (itip.address)
+    prop: icalendar.vCalAddress  # as the event names them
+    user: User | None  # the local account, if any
+
+    @property
+    def email(self) -> str | None:
+        if self.address.startswith("mailto:"):
+            return self.address[7:]
+        return None
+
+    @property
+    def status(self) -> str:
+        """SCHEDULE-STATUS for the organiser's copy."""
+        if self.user is not None:
+            return DELIVERED
+        return SENT if self.email else INVALID
+
+
+@dataclass(frozen=True)
+class LocalDelivery:
+    """Serialised once per change, shared by every recipient it goes to."""
+
+    recipient: User
+    messages: list[str]  # iTIP messages for their inbox
+    copy: str | None  # their new copy of the event; None: leave it
+    uid: str
+
+
+@dataclass(frozen=True)
+class _Writes:
+    user: str
+    changes: dict[str, dict[str, str]]  # collection path -> href -> text
+    copy: Copy | None
+
+
+class Deliveries:
+    def __init__(
+        self,
+        settings: Settings,
+        directory: Directory,
+        collections: Collections,
+        copies: Copies,
+        queue: MailQueue,
+    ) -> None:
+        self._settings = settings
+        self._directory = directory
+        self._collections = collections
+        self._copies = copies
+        self._queue = queue
+
+    def recipient(self, prop: icalendar.vCalAddress) -> Recipient:
+        address = itip.address(prop)
+        return Recipient(address, prop, self._local_user(address))
+
+    def _local_user(self, address: str) -> User | None:
+        if address.startswith("mailto:"):
+            return self._directory.find_by_address(address)
+        path = urlsplit(address).path if "://" in address else address
+        parts = path.strip("/").split("/")
+        return self._directory.find(parts[0]) if path.startswith("/") and len(parts) == 1 else None
+
+    def deliver(self, deliveries: list[LocalDelivery]) -> None:
+        """Write every delivery of one change, then record where the copies are."""
+        if not deliveries:
+            return
+        known = self._copies.find_all(
+            (d.uid, d.recipient.name) for d in deliveries if d.copy is not None
+        )
+        writes = [self._writes(delivery, known) for delivery in deliveries]
+        try:
+            self._collections.write_many(_merged(w.changes for w in writes))
+        except Exception:
+            logger.exception("scheduling: delivery to %d accounts failed; each alone", len(writes))
+            writes = [w for w in writes if self._write_alone(w)]
+        self._copies.record_all([w.copy for w in writes if w.copy is not None], ATTENDEE)
+
+    def _writes(self, delivery: LocalDelivery, known: dict[tuple[str, str], str]) -> _Writes:
+        user = delivery.recipient.name
+        self._provide_account(user)
+        changes: dict[str, dict[str, str]] = {}
+        if delivery.messages:
+            changes[inbox_path(user)] = {new_message_href(): text for text in delivery.messages}
+        if delivery.copy is None:
+            return _Writes(user, changes, None)
+        path = known.get((delivery.uid, user)) or self._new_copy_path(user, delivery.uid)
+        collection, _, href = path.rpartition("/")
+        changes[collection + "/"] = {href: personalised(delivery.copy, self.read(path))}
+        return _Writes(user, changes, Copy(delivery.uid, user, path))
+
+    def _write_alone(self, writes: _Writes) -> bool:
+        try:
+            self._collections.write_many(writes.changes)
+        except Exception:
+            logger.exception("scheduling: delivery to %s failed", writes.user)
+            return False
+        return True
+
+    def existing_copy(self, uid: str, user: str) -> icalendar.Calendar | None:
+        path = self._copies.find(uid, user)
+        return itip.parse(self.read(path)) if path else None
+
+    def read(self, item_path: str) -> str | None:
+        """An item's text straight from Radicale's folder (files are replaced atomically)."""
+        collection, _, href = item_path.rpartition("/")
+        try:
+            return (self._collections.folder(collection) / href).read_bytes().decode("utf-8")
+        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            return None
+
+    def write(self, item_path: str, text: str, expect: str | None) -> None:
+        collection, _, href = item_path.rpartition("/")
+        self._collections.write(collection + "/", put={href: text}, expect={href: expect})
+
+    def queue(self, mails: list[OutgoingMail]) -> None:
+        self._queue.enqueue(mails)
+
+    @staticmethod
+    def _new_copy_path(user: str, uid: str) -> str:
+        name = hashlib.sha256(uid.encode()).hexdigest()[:40]
+        return f"{default_calendar_path(user)}{name}.ics"
+
+    def _provide_account(self, user: str) -> None:
+        """An invited account that never logged in gets what its first login would make."""
+        if self._collections.folder(inbox_path(user)).is_dir():
+            return
+        self._collections.provide(f"/{user}/", {})
+        for name, props in default_collections(self._settings).items():
+            self._collections.provide(f"/{user}/{name}/", props)
+
+
+def _merged(all_changes) -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for changes in all_changes:
+        for path, put in changes.items():
+            merged.setdefault(path, {}).update(put)
+    return merged

@@ -1,0 +1,85 @@
+"""Answer links of invitation emails: accept, decline or tentative without logging in.
+
+A token has 256 bits from ``secrets`` and is stored only as its SHA-256
+digest; it is bound to one attendee of one event at one SEQUENCE, works once,
+and expires after ``scheduling.link_days``. Lookup is by digest, and the
+digest is compared again in constant time before the token counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+
+from davserver.database import Database
+from davserver.tables import scheduling_answer_links
+
+ANSWERS = {"accept": "ACCEPTED", "decline": "DECLINED", "tentative": "TENTATIVE"}
+
+
+@dataclass(frozen=True)
+class AnswerLink:
+    digest: str
+    organiser: str
+    uid: str
+    attendee: str
+    sequence: int
+    used: bool
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AnswerLinks:
+    def __init__(self, database: Database, lifetime_days: int) -> None:
+        self._db = database
+        self._lifetime = lifetime_days * 86400
+
+    def issue(self, organiser: str, uid: str, attendee: str, sequence: int) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._db.transaction() as connection:
+            connection.execute(
+                insert(scheduling_answer_links).values(
+                    digest=_digest(token),
+                    organiser=organiser,
+                    uid=uid,
+                    attendee=attendee,
+                    sequence=sequence,
+                    created_at=int(time.time()),
+                )
+            )
+        return token
+
+    def find(self, token: str) -> AnswerLink | None:
+        """The link ``token`` names, used or not; None when unknown or expired."""
+        digest = _digest(token)
+        table = scheduling_answer_links
+        with self._db.reader() as connection:
+            row = connection.execute(
+                select(table).where(
+                    table.c.digest == digest,
+                    table.c.created_at >= time.time() - self._lifetime,
+                )
+            ).first()
+        if row is None or not hmac.compare_digest(row.digest, digest):
+            return None
+        return AnswerLink(
+            row.digest, row.organiser, row.uid, row.attendee, row.sequence, row.used_at is not None
+        )
+
+    def use(self, link: AnswerLink) -> bool:
+        """Mark the link used; False if it already was (a second click, or a race)."""
+        table = scheduling_answer_links
+        with self._db.transaction() as connection:
+            result = connection.execute(
+                update(table)
+                .where(table.c.digest == link.digest, table.c.used_at.is_(None))
+                .values(used_at=int(time.time()))
+            )
+        return result.rowcount == 1

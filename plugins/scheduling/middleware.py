@@ -1,0 +1,223 @@
+"""The WSGI layer around Radicale that adds CalDAV scheduling to it.
+
+Radicale keeps serving the DAV tree; this layer only steps in for:
+
+* every answer: ``calendar-auto-schedule`` joins the DAV header (RFC 6638 §2);
+* PROPFIND of the account's principal or mailboxes: the scheduling properties
+  are filled in (properties.py);
+* POST to the account's outbox: free-busy (outbox_freebusy.py); anyone else's
+  outbox is 403, and so is an ORGANIZER that is not the account;
+* PUT and DELETE of an item in the account's own calendars: a plan is made from
+  the old and new text (the body may get SCHEDULE-STATUS and SEQUENCE), Radicale
+  stores it, and only if it answered 2xx is the plan carried out, after
+  Radicale released its lock. A changed body means the ETag is left out of the
+  answer (RFC 4791 §5.3.4), so the client fetches the stored copy;
+* writes into the mailboxes themselves: 403 (the server fills the inbox; the
+  outbox takes only POST).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterable
+from urllib.parse import unquote
+
+from davserver.accounts.authenticator import Authenticator
+from davserver.accounts.directory import Directory, User
+from davserver.api import basic_credentials
+from davserver.application import plain_text
+from davserver.collections import Collections
+from plugins.availability.lookup import Availability
+from plugins.scheduling.agent import SchedulingAgent
+from plugins.scheduling.implicit import Plan
+from plugins.scheduling.itip import address
+from plugins.scheduling.mailboxes import OUTBOX, mailbox_of, provide_mailboxes
+from plugins.scheduling.outbox_freebusy import FreeBusyRefused, answer, parse_request
+from plugins.scheduling.properties import (
+    calendar_user_addresses,
+    complete_multistatus,
+    mailbox_resource_types,
+    provided_properties,
+)
+
+logger = logging.getLogger("murmeli.scheduling")
+WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
+AUTO_SCHEDULE = "calendar-auto-schedule"
+_MAILBOX_WRITES = frozenset({"PUT", "MKCOL", "MKCALENDAR", "COPY", "MOVE", "POST"})
+
+
+class SchedulingLayer:
+    def __init__(
+        self,
+        dav: WsgiApp,
+        authenticator: Authenticator,
+        directory: Directory,
+        collections: Collections,
+        availability: Availability,
+        agent: SchedulingAgent,
+        zone,
+        max_attendees: int,
+        max_days: int,
+    ) -> None:
+        self._dav = dav
+        self._authenticator = authenticator
+        self._directory = directory
+        self._collections = collections
+        self._availability = availability
+        self._agent = agent
+        self._zone = zone
+        self._max_attendees = max_attendees
+        self._max_days = max_days
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = unquote(environ.get("PATH_INFO", ""))
+        mailbox = mailbox_of(path)
+        if mailbox is not None:
+            owner, name = mailbox
+            if method == "POST" and name == OUTBOX and path.strip("/").count("/") == 1:
+                return self._outbox_post(environ, start_response, owner)
+            if method in _MAILBOX_WRITES or (method == "DELETE" and path.count("/") <= 3):
+                return plain_text(start_response, "403 Forbidden", f"{method} is not allowed here")
+        if method in ("PUT", "DELETE") and _own_item(path):
+            return self._scheduled(environ, start_response, method, path)
+        if method == "PROPFIND" and _principal_or_mailbox(path):
+            return self._propfind(environ, start_response, path)
+        return self._dav_call(environ, start_response)
+
+    def _dav_call(
+        self, environ: dict, start_response: Callable, rewrite: Callable | None = None
+    ) -> Iterable[bytes]:
+        captured: dict = {}
+
+        def capture(status: str, headers: list, exc_info=None):
+            captured.update(status=status, headers=headers)
+            return lambda data: None
+
+        body = self._dav(environ, capture)
+        status, headers = captured["status"], _with_auto_schedule(captured["headers"])
+        if rewrite is not None:
+            return rewrite(status, headers, body)
+        start_response(status, headers)
+        return body
+
+    def _user(self, environ: dict) -> User | None:
+        credentials = basic_credentials(environ)
+        name = self._authenticator.user_for(*credentials) if credentials else ""
+        return self._directory.find(name) if name else None
+
+    def _outbox_post(self, environ: dict, start_response: Callable, owner: str):
+        user = self._user(environ)
+        if user is None:
+            return plain_text(
+                start_response,
+                "401 Unauthorized",
+                "authentication required",
+                [("WWW-Authenticate", 'Basic realm="Murmeli", charset="UTF-8"')],
+            )
+        if user.name != owner:
+            return plain_text(start_response, "403 Forbidden", "this is not your schedule outbox")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        try:
+            request = parse_request(body, self._max_attendees, self._max_days)
+            if address(request.organiser) not in {
+                address(a) for a in calendar_user_addresses(user)
+            }:
+                raise FreeBusyRefused(403, "ORGANIZER must be the authenticated user")
+        except FreeBusyRefused as refused:
+            status = "403 Forbidden" if refused.status == 403 else "400 Bad Request"
+            return plain_text(start_response, status, str(refused))
+        data = answer(self._availability, user, request, self._zone)
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "application/xml; charset=utf-8"),
+                ("Content-Length", str(len(data))),
+                ("Cache-Control", "no-store"),
+            ],
+        )
+        return [data]
+
+    def _scheduled(self, environ: dict, start_response: Callable, method: str, path: str):
+        owner = path.strip("/").split("/")[0]
+        user = self._user(environ)
+        if user is None or user.name != owner:
+            return self._dav_call(environ, start_response)
+        old_text = self._agent.stored(path)
+        plan = Plan()
+        if method == "PUT":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            try:
+                plan = self._agent.plan_put(user, path, old_text, body)
+            except Exception:
+                logger.exception(
+                    "scheduling: could not plan %s %s; stored unscheduled", method, path
+                )
+            if plan.body is not None:
+                body = plan.body
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+        else:
+            try:
+                plan = self._agent.plan_delete(user, old_text)
+            except Exception:
+                logger.exception("scheduling: could not plan %s %s", method, path)
+
+        def finish(status: str, headers: list, response: Iterable[bytes]):
+            if status[:1] == "2" and not plan.empty:
+                if plan.body is not None:
+                    headers = [(k, v) for k, v in headers if k.lower() != "etag"]
+                self._agent.carry_out(plan)
+            start_response(status, headers)
+            return response
+
+        return self._dav_call(environ, start_response, finish)
+
+    def _propfind(self, environ: dict, start_response: Callable, path: str):
+        owner = path.strip("/").split("/")[0]
+        user = self._user(environ)
+        if user is None or user.name != owner:
+            return self._dav_call(environ, start_response)
+        environ.pop("HTTP_ACCEPT_ENCODING", None)  # a small answer, rewritten: not gzipped
+        prefix = environ.get("SCRIPT_NAME", "").rstrip("/")
+
+        def complete(status: str, headers: list, response: Iterable[bytes]):
+            # After Radicale: it makes a new account's collections on first login only
+            # when the principal does not exist yet.
+            provide_mailboxes(self._collections, user.name)
+            if not status.startswith("207"):
+                start_response(status, headers)
+                return response
+            data = complete_multistatus(
+                b"".join(response),
+                prefix,
+                provided_properties(user, prefix),
+                mailbox_resource_types(user),
+            )
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(status, [*headers, ("Content-Length", str(len(data)))])
+            return [data]
+
+        return self._dav_call(environ, start_response, complete)
+
+
+def _with_auto_schedule(headers: list) -> list:
+    return [
+        (name, f"{value}, {AUTO_SCHEDULE}" if name.lower() == "dav" else value)
+        for name, value in headers
+    ]
+
+
+def _own_item(path: str) -> bool:
+    """``/user/collection/item``: an item of one of the user's own collections (shared ones,
+    ``owner~collection``, are scheduled by their owner's clients)."""
+    parts = path.strip("/").split("/")
+    return len(parts) == 3 and "~" not in parts[1] and not path.endswith("/")
+
+
+def _principal_or_mailbox(path: str) -> bool:
+    parts = path.strip("/").split("/")
+    return bool(parts[0]) and (len(parts) == 1 or (len(parts) == 2 and mailbox_of(path)))

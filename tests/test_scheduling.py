@@ -1,0 +1,561 @@
+"""CalDAV scheduling against a real server: discovery, free-busy through the outbox,
+invitations to local attendees (``caldav`` library) and outside ones (iMIP at a real SMTP
+sink, answered by following the link with an HTTP client), updates, cancellations and
+recurring events, with the requests as Apple Calendar and Thunderbird send them."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+import caldav
+import icalendar
+import pytest
+import requests
+
+from plugins.scheduling.reschedule import rescheduled
+from tests.murmeli_process import MurmeliServer, unique_name
+from tests.smtp_sink import Sink, smtp_sink
+
+SMTP_LOGIN = ("murmeli", "smtp-secret-" + uuid.uuid4().hex)
+ANSWER_LINK = re.compile(r"(https?://\S+/api/scheduling/answer/[A-Za-z0-9_-]+/(\w+))")
+DAY = datetime(2031, 3, 3, tzinfo=UTC)  # a Monday
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    password: str
+    email: str
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return self.name, self.password
+
+    @property
+    def mailto(self) -> str:
+        return f"mailto:{self.email}"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory) -> Iterator[tuple[MurmeliServer, Sink]]:
+    folder = tmp_path_factory.mktemp("scheduling")
+    with smtp_sink(folder, SMTP_LOGIN) as (sink, certificate, port):
+        password_file = folder / "smtp-password"
+        password_file.write_text(SMTP_LOGIN[1] + "\n")
+        config = folder / "murmeli.yaml"
+        config.write_text(
+            f"""smtp:
+  host: 127.0.0.1
+  port: {port}
+  security: starttls
+  username: {SMTP_LOGIN[0]}
+  password_file: {password_file}
+  from_address: calendar@example.org
+  ca_file: {certificate}
+scheduling:
+  poll_interval: 200ms
+"""
+        )
+        server = MurmeliServer(folder / "data", config=config).start()
+        yield server, sink
+        server.stop()
+    problems = [i for i, line in enumerate(server.log) if "Traceback" in line]
+    assert not problems, "".join(server.log[problems[0] : problems[0] + 30]) if problems else ""
+
+
+@pytest.fixture
+def server(setup) -> MurmeliServer:
+    return setup[0]
+
+
+@pytest.fixture
+def sink(setup) -> Sink:
+    return setup[1]
+
+
+def person(server: MurmeliServer, prefix: str, role: str = "collaborator") -> Person:
+    name = unique_name(prefix)
+    password = f"pw-{name}-{os.urandom(6).hex()}"
+    email = f"{name}@example.org"
+    result = server.cli(
+        "user", "add", name, "--password-stdin", "--email", email, "--role", role,
+        stdin=password + "\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return Person(name, password, email)
+
+
+def outsider() -> str:
+    return f"{unique_name('guest')}@outside.example"
+
+
+def client(server: MurmeliServer, who: Person) -> caldav.DAVClient:
+    return caldav.DAVClient(url=server.url, username=who.name, password=who.password)
+
+
+def event(
+    uid: str,
+    organiser: Person,
+    attendees: list[str],
+    start: datetime = DAY + timedelta(hours=9),
+    minutes: int = 60,
+    summary: str = "Planning",
+    extra: str = "",
+    location: str = "Room 1",
+) -> str:
+    lines = "".join(f"ATTENDEE;CN=A;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:{a}\r\n" for a in attendees)
+    end = start + timedelta(minutes=minutes)
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20310101T000000Z\r\n"
+        f"DTSTART:{start:%Y%m%dT%H%M%SZ}\r\nDTEND:{end:%Y%m%dT%H%M%SZ}\r\n"
+        f"SUMMARY:{summary}\r\nLOCATION:{location}\r\n"
+        f"ORGANIZER;CN=Org:mailto:{organiser.email}\r\n"
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{organiser.email}\r\n{lines}{extra}"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+def put(server: MurmeliServer, who: Person, href: str, text: str) -> requests.Response:
+    """A PUT as Apple Calendar sends it."""
+    answer = requests.put(
+        f"{server.url}/{who.name}/calendar/{href}",
+        data=text.encode(),
+        auth=who.auth,
+        headers={"Content-Type": "text/calendar; charset=utf-8"},
+        timeout=30,
+    )
+    assert answer.status_code in (201, 204), answer.text
+    return answer
+
+
+def stored(server: MurmeliServer, who: Person, href: str) -> icalendar.Calendar:
+    answer = requests.get(f"{server.url}/{who.name}/calendar/{href}", auth=who.auth, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return icalendar.Calendar.from_ical(answer.text)
+
+
+def inbox(server: MurmeliServer, who: Person) -> list[icalendar.Calendar]:
+    box = client(server, who).principal().schedule_inbox()
+    return [icalendar.Calendar.from_ical(item.data) for item in box.get_items()]
+
+
+def mails_to(sink: Sink, address: str, count: int) -> list[EmailMessage]:
+    deadline = time.monotonic() + 30
+    while len(sink.to(address)) < count:
+        assert time.monotonic() < deadline, f"{count} mails to {address} did not arrive"
+        time.sleep(0.05)
+    return sink.to(address)
+
+
+def calendar_part(message: EmailMessage) -> tuple[str, icalendar.Calendar]:
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            return part.get_param("method"), icalendar.Calendar.from_ical(part.get_content())
+    raise AssertionError("no text/calendar part")
+
+
+def attendee(component: icalendar.Component, address: str) -> icalendar.vCalAddress:
+    values = component.get("ATTENDEE", [])
+    for value in values if isinstance(values, list) else [values]:
+        if str(value).lower() == address.lower():
+            return value
+    raise AssertionError(f"{address} is not an attendee")
+
+
+def master(calendar: icalendar.Calendar) -> icalendar.Component:
+    return next(c for c in calendar.walk("VEVENT") if "RECURRENCE-ID" not in c)
+
+
+# Discovery
+
+
+def test_dav_header_and_principal_properties(server):
+    alice = person(server, "alice")
+    answer = requests.options(f"{server.url}/{alice.name}/", auth=alice.auth, timeout=30)
+    assert "calendar-auto-schedule" in answer.headers["DAV"]
+    principal = client(server, alice).principal()
+    assert str(principal.schedule_inbox().url).endswith(f"/{alice.name}/schedule-inbox/")
+    assert str(principal.schedule_outbox().url).endswith(f"/{alice.name}/schedule-outbox/")
+    assert principal.calendar_user_address_set() == [alice.mailto, f"/{alice.name}/"]
+    calendars = [str(c.url) for c in principal.get_calendars()]
+    assert calendars == [f"{server.url}/{alice.name}/calendar/"]
+    body = (
+        '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        "<D:prop><C:schedule-default-calendar-URL/><D:resourcetype/></D:prop></D:propfind>"
+    )
+    answer = requests.request(
+        "PROPFIND", f"{server.url}/{alice.name}/", data=body, auth=alice.auth,
+        headers={"Depth": "1"}, timeout=30,
+    )  # fmt: skip
+    assert answer.status_code == 207
+    assert f"<href>/{alice.name}/calendar/</href></C:schedule-default-calendar-URL>" in answer.text
+    assert "<C:schedule-inbox />" in answer.text and "<C:schedule-outbox />" in answer.text
+
+
+def test_mailboxes_take_no_writes_from_clients(server):
+    alice = person(server, "alice")
+    client(server, alice).principal()  # first login makes the mailboxes
+    for method, path in (("PUT", "schedule-inbox/x.ics"), ("DELETE", "schedule-outbox/")):
+        answer = requests.request(
+            method, f"{server.url}/{alice.name}/{path}", data=b"x", auth=alice.auth, timeout=30
+        )
+        assert answer.status_code == 403, (method, path)
+
+
+# Free-busy through the outbox
+
+
+def test_freebusy_request_with_the_caldav_library(server):
+    alice, bob = person(server, "alice"), person(server, "bob")
+    put(server, bob, "busy.ics", event(str(uuid.uuid4()), bob, [], start=DAY + timedelta(hours=10)))
+    principal = client(server, alice).principal()
+    unknown = "mailto:nobody@nowhere.example"
+    answer = principal.freebusy_request(DAY, DAY + timedelta(days=1), [bob.mailto, unknown])
+    assert answer["errors"] == {unknown: "3.7;Invalid calendar user"}
+    reply = icalendar.Calendar.from_ical(answer[bob.mailto].data)
+    assert reply["METHOD"] == "REPLY"
+    busy = reply.walk("VFREEBUSY")[0]["FREEBUSY"]
+    busy = busy if isinstance(busy, list) else [busy]
+    periods = [p.dt for p in busy]
+    assert periods == [(DAY + timedelta(hours=10), DAY + timedelta(hours=11))]
+    assert "Planning" not in answer[bob.mailto].data
+
+
+APPLE_FREEBUSY = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//Apple Inc.//macOS 14.0//EN\r
+METHOD:REQUEST\r
+BEGIN:VFREEBUSY\r
+UID:{uid}\r
+DTSTAMP:20310101T000000Z\r
+DTSTART:20310303T000000Z\r
+DTEND:20310304T000000Z\r
+ORGANIZER:{organiser}\r
+ATTENDEE:{attendee}\r
+X-CALENDARSERVER-MASK-UID:masked\r
+END:VFREEBUSY\r
+END:VCALENDAR\r
+"""
+
+
+def outbox_post(server: MurmeliServer, who: Person, owner: str, body: str) -> requests.Response:
+    return requests.post(
+        f"{server.url}/{owner}/schedule-outbox/",
+        data=body.encode(),
+        auth=who.auth,
+        headers={
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Originator": who.mailto,
+            "Recipient": "mailto:x@example.org",
+        },
+        timeout=30,
+    )
+
+
+def test_freebusy_as_apple_calendar_posts_it_and_its_refusals(server):
+    alice, bob = person(server, "alice"), person(server, "bob")
+    external = person(server, "ext", role="external")
+    put(server, bob, "busy.ics", event(str(uuid.uuid4()), bob, [], start=DAY + timedelta(hours=8)))
+    body = APPLE_FREEBUSY.format(uid=uuid.uuid4(), organiser=alice.mailto, attendee=bob.mailto)
+    answer = outbox_post(server, alice, alice.name, body)
+    assert answer.status_code == 200, answer.text
+    assert "<C:request-status>2.0;Success</C:request-status>" in answer.text
+    assert "FREEBUSY;FBTYPE=BUSY:20310303T080000Z/20310303T090000Z" in answer.text
+    hidden = APPLE_FREEBUSY.format(uid=1, organiser=external.mailto, attendee=bob.mailto)
+    answer = outbox_post(server, external, external.name, hidden)
+    assert "3.8;No authority" in answer.text and "FREEBUSY;" not in answer.text
+    assert outbox_post(server, bob, alice.name, body).status_code == 403
+    forged = APPLE_FREEBUSY.format(uid=2, organiser=bob.mailto, attendee=bob.mailto)
+    assert outbox_post(server, alice, alice.name, forged).status_code == 403
+    answer = outbox_post(server, alice, alice.name, "not a calendar")
+    assert answer.status_code == 400 and "iCalendar" in answer.text
+
+
+# Invitations
+
+
+def test_invitation_reaches_local_and_outside_attendees_and_links_answer(server, sink):
+    alice, bob = person(server, "alice"), person(server, "bob")
+    carol = outsider()
+    uid = str(uuid.uuid4())
+    answer = put(server, alice, "meeting.ics", event(uid, alice, [bob.mailto, f"mailto:{carol}"]))
+    assert "ETag" not in answer.headers  # the server changed what it stored
+    mine = master(stored(server, alice, "meeting.ics"))
+    assert attendee(mine, bob.mailto).params["SCHEDULE-STATUS"] == "1.2"
+    assert attendee(mine, f"mailto:{carol}").params["SCHEDULE-STATUS"] == "1.1"
+
+    (request,) = inbox(server, bob)
+    assert request["METHOD"] == "REQUEST" and str(master(request)["UID"]) == uid
+    (copy,) = [e for e in client(server, bob).principal().get_calendars()[0].events()]
+    copy_event = copy.icalendar_component
+    assert attendee(copy_event, bob.mailto).params["PARTSTAT"] == "NEEDS-ACTION"
+    assert "SCHEDULE-STATUS" not in attendee(copy_event, bob.mailto).params
+
+    (mail,) = mails_to(sink, carol, 1)
+    assert mail.get_content_type() == "multipart/alternative"
+    method, invitation = calendar_part(mail)
+    assert method == "REQUEST" and invitation["METHOD"] == "REQUEST"
+    assert str(master(invitation)["UID"]) == uid
+    text = mail.get_body(("plain",)).get_content()
+    assert "Planning" in text and "Room 1" in text and alice.email in text
+    html = mail.get_body(("html",)).get_content()
+    assert "Accept" in html and "Decline" in html
+    links = {kind: url for url, kind in ANSWER_LINK.findall(text)}
+    assert set(links) == {"accept", "decline", "tentative"}
+
+    page = requests.get(links["accept"], timeout=30)
+    assert page.status_code == 200 and "Planning" in page.text
+    assert (
+        attendee(master(stored(server, alice, "meeting.ics")), f"mailto:{carol}").params["PARTSTAT"]
+        == "NEEDS-ACTION"
+    )  # a GET (a link preview) answers nothing
+    accepted = requests.post(links["accept"], timeout=30)
+    assert accepted.status_code == 200, accepted.text
+    mine = master(stored(server, alice, "meeting.ics"))
+    assert attendee(mine, f"mailto:{carol}").params["PARTSTAT"] == "ACCEPTED"
+    replies = [c for c in inbox(server, alice) if c["METHOD"] == "REPLY"]
+    assert [str(attendee(master(r), f"mailto:{carol}")) for r in replies] == [f"mailto:{carol}"]
+    (notice,) = mails_to(sink, alice.email, 1)
+    assert "accepted" in notice["Subject"] and "Planning" in notice["Subject"]
+
+    assert requests.post(links["decline"], timeout=30).status_code == 410  # used
+    forged = links["accept"].rsplit("/", 2)[0] + "/" + "A" * 43 + "/accept"
+    assert requests.post(forged, timeout=30).status_code == 404
+    mine = master(stored(server, alice, "meeting.ics"))
+    assert attendee(mine, f"mailto:{carol}").params["PARTSTAT"] == "ACCEPTED"
+
+
+def test_local_attendee_accepts_in_their_own_client(server):
+    alice, bob = person(server, "alice"), person(server, "bob")
+    put(server, alice, "m.ics", event(str(uuid.uuid4()), alice, [bob.mailto]))
+    (item,) = client(server, bob).principal().schedule_inbox().get_items()
+    item.accept_invite()
+    mine = master(stored(server, alice, "m.ics"))
+    assert attendee(mine, bob.mailto).params["PARTSTAT"] == "ACCEPTED"
+    (reply,) = inbox(server, alice)
+    assert reply["METHOD"] == "REPLY"
+    assert attendee(master(reply), bob.mailto).params["PARTSTAT"] == "ACCEPTED"
+
+
+def copy_of(server: MurmeliServer, who: Person, uid: str) -> caldav.CalendarObjectResource:
+    return client(server, who).principal().get_calendars()[0].event_by_uid(uid)
+
+
+def test_an_answer_reaches_the_other_local_attendees_copies(server):
+    alice, bob, erin = person(server, "alice"), person(server, "bob"), person(server, "erin")
+    uid = str(uuid.uuid4())
+    put(server, alice, "r.ics", event(uid, alice, [bob.mailto, erin.mailto]))
+    copy = copy_of(server, bob, uid)
+    accepted = icalendar.Calendar.from_ical(copy.data)
+    attendee(master(accepted), bob.mailto).params["PARTSTAT"] = "ACCEPTED"
+    answer = requests.put(str(copy.url), data=accepted.to_ical(), auth=bob.auth, timeout=30)
+    assert answer.status_code == 204, answer.text
+    theirs = copy_of(server, erin, uid).icalendar_component
+    assert attendee(theirs, bob.mailto).params["PARTSTAT"] == "ACCEPTED"
+    assert attendee(theirs, erin.mailto).params["PARTSTAT"] == "NEEDS-ACTION"
+    assert "SCHEDULE-STATUS" not in attendee(theirs, bob.mailto).params
+    assert [c["METHOD"] for c in inbox(server, erin)] == ["REQUEST"]  # refreshed in place
+    again = requests.get(str(copy.url), auth=bob.auth, timeout=30)
+    assert again.headers["ETag"] == answer.headers["ETag"]  # whoever answered is left alone
+
+
+def test_moving_the_event_asks_again_but_a_new_place_keeps_answers(server):
+    alice, bob = person(server, "alice"), person(server, "bob")
+    uid = str(uuid.uuid4())
+    put(server, alice, "p.ics", event(uid, alice, [bob.mailto]))
+    (item,) = client(server, bob).principal().schedule_inbox().get_items()
+    item.accept_invite()
+
+    organiser_copy = stored(server, alice, "p.ics")  # as Apple Calendar edits: GET, change, PUT
+    master(organiser_copy)["LOCATION"] = "Room 7"
+    put(server, alice, "p.ics", organiser_copy.to_ical().decode())
+    mine = master(stored(server, alice, "p.ics"))
+    assert mine["SEQUENCE"] == 1 and attendee(mine, bob.mailto).params["PARTSTAT"] == "ACCEPTED"
+    theirs = copy_of(server, bob, uid).icalendar_component
+    assert str(theirs["LOCATION"]) == "Room 7"
+    assert attendee(theirs, bob.mailto).params["PARTSTAT"] == "ACCEPTED"
+
+    organiser_copy = stored(server, alice, "p.ics")
+    moved = master(organiser_copy)
+    moved["DTSTART"].dt += timedelta(hours=1)
+    moved["DTEND"].dt += timedelta(hours=1)
+    put(server, alice, "p.ics", organiser_copy.to_ical().decode())
+    mine = master(stored(server, alice, "p.ics"))
+    assert mine["SEQUENCE"] == 2
+    assert attendee(mine, bob.mailto).params["PARTSTAT"] == "NEEDS-ACTION"
+    assert attendee(mine, alice.mailto).params["PARTSTAT"] == "ACCEPTED"  # the organiser's own
+    theirs = copy_of(server, bob, uid).icalendar_component
+    assert theirs["DTSTART"].dt == DAY + timedelta(hours=10) and theirs["SEQUENCE"] == 2
+    assert attendee(theirs, bob.mailto).params["PARTSTAT"] == "NEEDS-ACTION"
+    latest = [c for c in inbox(server, bob) if master(c).get("SEQUENCE") == 2]
+    assert [attendee(master(c), bob.mailto).params["PARTSTAT"] for c in latest] == ["NEEDS-ACTION"]
+
+
+def test_which_changes_count_as_rescheduling():
+    """RFC 6638 §3.2.8's table, on the parsed objects (no server needed)."""
+    organiser = Person("o", "", "o@example.org")
+    weekly, uid = "RRULE:FREQ=WEEKLY;COUNT=4\r\n", "u"
+    third = DAY + timedelta(days=14, hours=9)
+    exdate = f"EXDATE:{third:%Y%m%dT%H%M%SZ}\r\n"
+
+    def parsed(**changes) -> icalendar.Calendar:
+        return icalendar.Calendar.from_ical(event(uid, organiser, ["mailto:b@x.org"], **changes))
+
+    def with_override(start: datetime) -> icalendar.Calendar:
+        series = parsed(extra=weekly)
+        override = parsed(start=start).walk("VEVENT")[0]
+        override.add("RECURRENCE-ID", third)
+        series.add_component(override)
+        return series
+
+    old = parsed(extra=weekly)
+    assert rescheduled(old, parsed(extra=weekly, location="Hall")) == []
+    assert rescheduled(old, parsed(extra=weekly, minutes=90)) == [""]
+    assert rescheduled(old, parsed(extra=weekly + exdate)) == []  # a cancelled instance
+    assert rescheduled(parsed(extra=weekly + exdate), old) == [""]  # an instance back
+    assert rescheduled(old, with_override(third)) == []
+    assert rescheduled(old, with_override(third + timedelta(hours=2))) == [third.isoformat()]
+    assert rescheduled(None, old) == []
+
+
+ALARM = "BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:{0}\r\nTRIGGER:-PT{1}M\r\nEND:VALARM\r\n"
+
+
+def test_an_attendees_own_alarms_survive_updates(server):
+    alice, bob = person(server, "alice"), person(server, "bob")
+    uid = str(uuid.uuid4())
+    organisers_alarm = ALARM.format("organiser's", 5)
+    put(server, alice, "a.ics", event(uid, alice, [bob.mailto], extra=organisers_alarm))
+    copy = copy_of(server, bob, uid)
+    assert "BEGIN:VALARM" not in copy.data
+    with_alarm = copy.data.replace("END:VEVENT", ALARM.format("bob's", 30) + "END:VEVENT")
+    answer = requests.put(str(copy.url), data=with_alarm.encode(), auth=bob.auth, timeout=30)
+    assert answer.status_code == 204, answer.text
+
+    moved = event(uid, alice, [bob.mailto], start=DAY + timedelta(hours=15), extra=organisers_alarm)
+    put(server, alice, "a.ics", moved)
+    theirs = copy_of(server, bob, uid).icalendar_component
+    assert theirs["DTSTART"].dt == DAY + timedelta(hours=15)
+    assert [str(a["DESCRIPTION"]) for a in theirs.walk("VALARM")] == ["bob's"]
+    assert theirs.walk("VALARM")[0]["TRIGGER"].dt == timedelta(minutes=-30)
+
+
+def test_updates_bump_sequence_and_removals_cancel(server, sink):
+    alice, bob = person(server, "alice"), person(server, "bob")
+    carol, dave = outsider(), outsider()
+    uid = str(uuid.uuid4())
+    everyone = [bob.mailto, f"mailto:{carol}", f"mailto:{dave}"]
+    put(server, alice, "u.ics", event(uid, alice, everyone))
+    mails_to(sink, carol, 1)
+    moved = event(uid, alice, everyone, start=DAY + timedelta(hours=14), location="Room 2")
+    put(server, alice, "u.ics", moved)  # the client kept SEQUENCE at 0
+    assert master(stored(server, alice, "u.ics"))["SEQUENCE"] == 1
+    method, update = calendar_part(mails_to(sink, carol, 2)[1])
+    assert method == "REQUEST" and master(update)["SEQUENCE"] == 1
+    assert str(master(update)["LOCATION"]) == "Room 2"
+    assert "Updated invitation" in mails_to(sink, carol, 2)[1]["Subject"]
+    copy = client(server, bob).principal().get_calendars()[0].event_by_uid(uid)
+    assert str(copy.icalendar_component["LOCATION"]) == "Room 2"
+
+    fewer = event(uid, alice, [bob.mailto, f"mailto:{carol}"], start=DAY + timedelta(hours=14),
+                  location="Room 2", extra="SEQUENCE:1\r\n")  # fmt: skip
+    put(server, alice, "u.ics", fewer)
+    method, cancel = calendar_part(mails_to(sink, dave, 3)[2])
+    assert method == "CANCEL" and str(master(cancel)["STATUS"]) == "CANCELLED"
+    method, update = calendar_part(mails_to(sink, carol, 3)[2])  # the attendee list changed
+    assert method == "REQUEST" and f"mailto:{dave}" not in update.to_ical().decode()
+
+    assert requests.delete(f"{server.url}/{alice.name}/calendar/u.ics", auth=alice.auth).ok
+    method, cancel = calendar_part(mails_to(sink, carol, 4)[3])
+    assert method == "CANCEL" and master(cancel)["SEQUENCE"] == 2
+    copy = client(server, bob).principal().get_calendars()[0].event_by_uid(uid)
+    assert str(copy.icalendar_component["STATUS"]) == "CANCELLED"
+    assert [c["METHOD"] for c in inbox(server, bob)].count("CANCEL") == 1
+
+
+def test_schedule_agent_client_keeps_the_server_silent(server, sink):
+    alice = person(server, "alice")
+    carol = outsider()
+    text = event(str(uuid.uuid4()), alice, []).replace(
+        "END:VEVENT", f"ATTENDEE;SCHEDULE-AGENT=CLIENT:mailto:{carol}\r\nEND:VEVENT"
+    )
+    answer = put(server, alice, "c.ics", text)
+    assert "ETag" in answer.headers
+    assert "SCHEDULE-STATUS" not in stored(server, alice, "c.ics").to_ical().decode()
+    time.sleep(1)  # the worker polls every 200 ms and is woken by any queued mail
+    assert sink.to(carol) == []
+
+
+# Recurring events
+
+
+def test_series_with_a_cancelled_a_moved_and_a_declined_occurrence(server, sink):
+    alice, bob = person(server, "alice"), person(server, "bob")
+    carol = outsider()
+    uid = str(uuid.uuid4())
+    people = [bob.mailto, f"mailto:{carol}"]
+    weekly = "RRULE:FREQ=WEEKLY;COUNT=4\r\n"
+    put(server, alice, "s.ics", event(uid, alice, people, extra=weekly))
+    method, series = calendar_part(mails_to(sink, carol, 1)[0])
+    assert method == "REQUEST" and "RRULE" in master(series)
+
+    second = DAY + timedelta(days=7, hours=9)
+    exdate = f"EXDATE:{second:%Y%m%dT%H%M%SZ}\r\n"
+    put(server, alice, "s.ics", event(uid, alice, people, extra=weekly + exdate))
+    method, cancel = calendar_part(mails_to(sink, carol, 2)[1])
+    assert method == "CANCEL"
+    (part,) = cancel.walk("VEVENT")
+    assert part["RECURRENCE-ID"].dt == second and str(part["STATUS"]) == "CANCELLED"
+    # Radicale lists a collection in directory order, not delivery order.
+    assert sorted(c["METHOD"] for c in inbox(server, bob)) == ["CANCEL", "REQUEST"]
+
+    third = DAY + timedelta(days=14, hours=9)
+    override = event(uid, alice, people, start=third + timedelta(hours=5)).split("BEGIN:VEVENT")[1]
+    override = override.split("END:VEVENT")[0].replace(
+        "DTSTAMP", f"RECURRENCE-ID:{third:%Y%m%dT%H%M%SZ}\r\nSEQUENCE:1\r\nDTSTAMP"
+    )
+    text = event(uid, alice, people, extra=weekly + exdate).replace(
+        "END:VCALENDAR", f"BEGIN:VEVENT{override}END:VEVENT\r\nEND:VCALENDAR"
+    )
+    put(server, alice, "s.ics", text)
+    method, update = calendar_part(mails_to(sink, carol, 3)[2])
+    moved = [e for e in update.walk("VEVENT") if "RECURRENCE-ID" in e]
+    assert method == "REQUEST" and moved[0]["DTSTART"].dt == third + timedelta(hours=5)
+
+    copy = client(server, bob).principal().get_calendars()[0].event_by_uid(uid)
+    assert len(copy.icalendar_instance.walk("VEVENT")) == 2  # the series and the moved one
+    fourth = DAY + timedelta(days=21, hours=9)
+    declined = copy.data.replace(
+        "END:VCALENDAR",
+        "BEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nRECURRENCE-ID:{fourth:%Y%m%dT%H%M%SZ}\r\nDTSTAMP:20310101T000000Z\r\n"
+        f"DTSTART:{fourth:%Y%m%dT%H%M%SZ}\r\nDURATION:PT1H\r\nSUMMARY:Planning\r\n"
+        f"ORGANIZER:mailto:{alice.email}\r\nATTENDEE;PARTSTAT=DECLINED:{bob.mailto}\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR",
+    )
+    answer = requests.put(str(copy.url), data=declined.encode(), auth=bob.auth, timeout=30)
+    assert answer.status_code in (201, 204), answer.text
+    mine = stored(server, alice, "s.ics")
+    instances = {e["RECURRENCE-ID"].dt: e for e in mine.walk("VEVENT") if "RECURRENCE-ID" in e}
+    assert attendee(instances[fourth], bob.mailto).params["PARTSTAT"] == "DECLINED"
+    assert attendee(master(mine), bob.mailto).params["PARTSTAT"] == "NEEDS-ACTION"
+    (reply,) = [c for c in inbox(server, alice) if c["METHOD"] == "REPLY"]
+    assert reply.walk("VEVENT")[0]["RECURRENCE-ID"].dt == fourth
+
+
+def test_first_request_on_the_principal_still_makes_the_default_collections(server):
+    alice = person(server, "alice")
+    answer = requests.request(
+        "PROPFIND", f"{server.url}/{alice.name}/", auth=alice.auth, headers={"Depth": "0"}
+    )
+    assert answer.status_code == 207
+    calendars = [str(c.url) for c in client(server, alice).principal().get_calendars()]
+    assert calendars == [f"{server.url}/{alice.name}/calendar/"]
