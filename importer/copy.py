@@ -5,7 +5,9 @@ changes, flags included. Each message keeps its bytes, flags and INTERNALDATE.
 Messages whose identity is already in the destination folder (or, for a
 catch-all such as Gmail's All Mail, anywhere in the account) are skipped.
 Progress is committed after every batch, with the identities it added, so a
-run killed at any point resumes without loss and without doubles. Reading the
+run killed at any point resumes without loss and without doubles; a ``stop``
+asked for takes effect right after a commit (``Interrupted``), never between a
+batch and its record. Reading the
 source and writing the destination overlap (see ``FolderCopy``).
 """
 
@@ -34,6 +36,10 @@ READ_AHEAD = 2  # batches fetched and waiting for their APPEND: bounds memory to
 POLL = 0.05  # seconds between the reader's looks at whether the writer has gone
 
 
+class Interrupted(Exception):
+    """``stop`` was set: raised after the commit of the batch in hand."""
+
+
 @dataclass(frozen=True)
 class BatchLimits:
     """How much one APPEND carries: bounded in count and bytes (a bigger message goes alone)."""
@@ -50,6 +56,7 @@ def copy_account(
     prefix: str | None = None,
     limits: BatchLimits = BatchLimits(),
     folders_at_once: int = 1,
+    stop: threading.Event | None = None,
 ) -> list[FolderProgress]:
     """Copies every folder; returns the progress of each, in the order of the plan.
 
@@ -63,7 +70,7 @@ def copy_account(
         for mapping in plan:  # parents first, before workers could race to create them
             ensure_folder(destination_client, mapping.destination, delimiter)
         index = DestinationIndex(database, destination.login)
-        workers = _Workers(index, job, limits)
+        workers = _Workers(index, job, limits, stop or threading.Event())
         first = workers.copier(source_client, destination_client)
         ordinary = [mapping for mapping in plan if not mapping.catch_all]
         if folders_at_once > 1 and len(ordinary) > 1:
@@ -99,16 +106,21 @@ class _Workers:
     is left out with a warning: the others take its folders.
     """
 
-    def __init__(self, index: DestinationIndex, job: str, limits: BatchLimits) -> None:
+    def __init__(
+        self, index: DestinationIndex, job: str, limits: BatchLimits, stop: threading.Event
+    ) -> None:
         self.index = index
         self.job = job
         self.limits = limits
+        self.stop = stop
         self.abort = threading.Event()
         self.errors: list[BaseException] = []
         self.done: dict[str, FolderProgress] = {}
 
     def copier(self, source: IMAPClient, destination: IMAPClient) -> FolderCopy:
-        return FolderCopy(source, destination, self.index, self.job, self.limits, self.abort)
+        return FolderCopy(
+            source, destination, self.index, self.job, self.limits, self.abort, self.stop
+        )
 
     def run(
         self,
@@ -213,13 +225,15 @@ class FolderCopy:
         job: str,
         limits: BatchLimits,
         abort: threading.Event,
+        stop: threading.Event,
     ) -> None:
         self.source = source
         self.destination = destination
         self.index = index
         self.job = job
         self.limits = limits
-        self.abort = abort
+        self.abort = abort  # another worker failed
+        self.stop = stop  # the caller asked
 
     def run(self, mapping: FolderMapping) -> FolderProgress:
         database = self.index.database
@@ -249,6 +263,8 @@ class FolderCopy:
         with self.index.database.transaction() as connection:
             self.index.add(connection, mailbox, (s.identity for s in appended))
             progress.save(connection)
+        if self.stop.is_set():
+            raise Interrupted
 
 
 @dataclass(frozen=True)

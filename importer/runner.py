@@ -9,16 +9,13 @@ each run and erased by the store when the job ends.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from imapclient import IMAPClient
-from sqlalchemy.engine import Connection
 
-from davserver.database import Database
-from importer.copy import BatchLimits, copy_account
+from importer.copy import BatchLimits, Interrupted, copy_account
 from importer.credentials import CredentialError
 from importer.folders import NOT_SELECTABLE, VIRTUAL_VIEWS
 from importer.jobs import CANCELLED, DONE, FAILED, Job, JobError, JobStore
@@ -27,10 +24,6 @@ from importer.retry import LabelledEndpoint, PermanentFailure, backoff, classify
 from importer.settings import ImporterSettings
 
 logger = logging.getLogger("murmeli.importer")
-
-
-class Interrupted(Exception):
-    """The job was cancelled, or the daemon is stopping: raised between two batches."""
 
 
 class Control:
@@ -46,24 +39,6 @@ class Control:
 
     def stop(self) -> None:
         self.event.set()
-
-
-class InterruptibleDatabase:
-    """The database as one job's copy sees it: after each commit, a pending stop is raised."""
-
-    def __init__(self, database: Database, control: Control) -> None:
-        self._database = database
-        self._control = control
-
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        with self._database.transaction() as connection:
-            yield connection
-        if self._control.event.is_set():
-            raise Interrupted
-
-    def reader(self) -> Connection:
-        return self._database.reader()
 
 
 class JobRunner:
@@ -95,7 +70,6 @@ class JobRunner:
     def _attempts(self, job: Job, control: Control) -> tuple[str | None, str | None]:
         """The final state and reason; state None: the daemon is stopping."""
         settings = self.settings
-        database = InterruptibleDatabase(self.store.database, control)
         attempt, done_before = 0, self._done(job)
         while True:
             try:
@@ -105,11 +79,12 @@ class JobRunner:
                 copy_account(
                     source,
                     destination,
-                    database,
+                    self.store.database,
                     job.id,
                     job.prefix,
                     BatchLimits(messages=settings.batch_messages),
                     settings.folders_at_once,
+                    control.event,
                 )
                 return DONE, None
             except Interrupted:

@@ -15,9 +15,8 @@ from imapclient.exceptions import IMAPClientAbortError
 
 from davserver.database import Database
 from importer.connection import ImapEndpoint
-from importer.copy import BatchLimits, copy_account
+from importer.copy import BatchLimits, Interrupted, copy_account
 from importer.progress import job_progress
-from importer.runner import Control, Interrupted, InterruptibleDatabase
 from tests.dovecot_process import GMAIL_SPECIAL_USE, DovecotPair, DovecotServer, available
 
 pytestmark = pytest.mark.skipif(not available(), reason="needs dovecot-imapd")
@@ -239,18 +238,17 @@ def test_a_stop_while_the_reader_is_ahead_ends_it_and_the_copy_resumes_exactly(
     source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
     messages = corpus()
     fill(source, messages)
-    control = Control()
+    stop = threading.Event()
     real_multiappend = IMAPClient.multiappend
 
     def multiappend_then_stop(client, folder, batch):
-        control.stop()
+        stop.set()
         return real_multiappend(client, folder, batch)
 
     monkeypatch.setattr(IMAPClient, "multiappend", multiappend_then_stop)
     limits = BatchLimits(messages=5, bytes=10_000_000)
-    interruptible = InterruptibleDatabase(database, control)
     with pytest.raises(Interrupted):
-        copy_account(source, destination, interruptible, "job-1", limits=limits)
+        copy_account(source, destination, database, "job-1", limits=limits, stop=stop)
     monkeypatch.undo()
     assert reader_threads() == []
     copied = sum(len(content) for content in snapshot(destination).values())
