@@ -9,7 +9,9 @@ Run ``.venv/bin/python bench/relay.py`` (``--quick`` for 300 messages instead of
 2. starts an SMTP sink as next hop (aiosmtpd, its own process, no TLS, on
    loopback) that counts what it receives and how much of it is PGP/MIME;
 3. starts a real ``murmeli relay`` (its own data folder, two users whose keys
-   are made before the run) with both listeners, next hop the sink;
+   are made before the run) with both listeners, next hop the sink, in
+   ``relay.workers`` processes: the default (one per CPU, at most 8) unless
+   ``--workers N``; the report names the count;
 4. starts the peer, the way GnuPG-based relays (gpg-mailgate, GPG-Lacre) work:
    a minimal aiosmtpd relay, its own process, that pipes each message's MIME
    body through ``gpg --batch --encrypt --armor -r A -r B`` (the two users'
@@ -74,6 +76,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import print_report
 from crypto.pgpmime import field_name, split_header
+from crypto.relay_workers import worker_count
+from crypto.settings import RelaySettings
 from crypto.wrapping import new_kek
 from tests.smtp_sink import free_port
 from tests.test_tls import self_signed
@@ -220,7 +224,7 @@ def run_gpg_relay(port: int, next_hop: int, gpg: list[str] | None, ready, stop) 
 class MurmeliRelay:
     """``murmeli relay`` in a data folder of its own, with three users whose keys exist."""
 
-    def __init__(self, work: Path, next_hop: int) -> None:
+    def __init__(self, work: Path, next_hop: int, workers: int | None) -> None:
         self.work = work
         self.certificate, key = self_signed(work)
         (work / "kek").write_text(new_kek())
@@ -238,7 +242,7 @@ class MurmeliRelay:
             "  next_hop:\n"
             "    host: 127.0.0.1\n"
             f"    port: {next_hop}\n"
-            "    security: none\n"
+            "    security: none\n" + ("" if workers is None else f"  workers: {workers}\n")
         )
         self.env = dict(
             os.environ, MURMELI_DATA=str(work / "data"), MURMELI_CONFIG=str(self.config)
@@ -273,7 +277,11 @@ class MurmeliRelay:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             log.append(line)
-            if "relay content filter listening" in line:
+            # One process: it listens. Several: the parent says when every worker listens.
+            if (
+                "murmeli.relay: relay content filter listening" in line
+                or "relay running in" in line
+            ):
                 threading.Thread(target=self.process.stderr.read, daemon=True).start()
                 return self.process.pid
         raise RuntimeError("murmeli relay did not start:\n" + "".join(log))
@@ -286,13 +294,15 @@ class MurmeliRelay:
 
 def cpu_seconds(pid: int) -> float:
     """User + system time of ``pid`` and of every process it started (waited children
-    are in cutime/cstime; worker processes still running are read directly)."""
+    are in cutime/cstime; worker processes still running are read directly, whichever
+    of its threads started them)."""
     stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     total = sum(int(value) for value in stat[11:15]) / TICK
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    for child in children.read_text().split() if children.exists() else ():
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
         with contextlib.suppress(FileNotFoundError):
-            total += cpu_seconds(int(child))
+            for child in children.read_text().split():
+                with contextlib.suppress(FileNotFoundError):
+                    total += cpu_seconds(int(child))
     return total
 
 
@@ -393,7 +403,7 @@ class Bench:
         self.stops: list = []
         self.processes: list = []
         self.sink_port = free_port()
-        self.murmeli = MurmeliRelay(self.work, self.sink_port)
+        self.murmeli = MurmeliRelay(self.work, self.sink_port, args.workers)
         self.results: list[Run] = []
 
     def start_sink(self) -> None:
@@ -564,10 +574,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="300 messages")
     parser.add_argument("--messages", type=int, help="messages per contender (default 2,000)")
     parser.add_argument("--clients", type=int, default=4, help="SMTP clients at once")
+    parser.add_argument("--workers", type=int, help="relay.workers (default: one per CPU, max 8)")
     args = parser.parse_args()
     args.messages = args.messages or (300 if args.quick else 2_000)
     if shutil.which("gpg") is None:
         raise SystemExit("needs GnuPG: apt-get install gnupg")
+    workers = worker_count(RelaySettings(workers=args.workers))
     bench = Bench(args)
     try:
         bench.run()
@@ -575,7 +587,8 @@ def main() -> None:
         bench.close()
     corpus = (
         f"{args.messages} messages of ~{bench.size / 1000:.0f} KB (text + binary attachment) "
-        f"to 2 recipients, {args.clients} SMTP clients at once, {os.cpu_count()} cores"
+        f"to 2 recipients, {args.clients} SMTP clients at once, {os.cpu_count()} cores, "
+        f"murmeli relay in {workers} processes (relay.workers)"
     )
     print_report(corpus, table(bench.results), verdicts(bench.results))
 

@@ -3,6 +3,8 @@
 Starting opens the key store first, so a wrong key-encryption key stops
 start-up with its error instead of refusing every message later. The
 submission listener needs a certificate (STARTTLS is required before AUTH).
+With ``reuse_port`` (the worker processes of ``crypto/relay_workers.py``) the
+listeners share their ports with the other workers' (SO_REUSEPORT).
 """
 
 from __future__ import annotations
@@ -26,13 +28,13 @@ HOSTNAME = "murmeli-relay"
 
 
 class RelayServer:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, reuse_port: bool = False) -> None:
         settings = services.settings.relay
-        _check(settings)
+        check_startable(services)
         if not logger.isEnabledFor(logging.DEBUG):
             # aiosmtpd logs every command at info: a line per command is noise, and costs.
             logging.getLogger("mail.log").setLevel(logging.WARNING)
-        services.key_store  # noqa: B018 - opening it verifies the KEK
+        self._reuse_port = reuse_port
         self._settings = settings
         self._services = services
         self._next_hop = NextHop(settings.next_hop)
@@ -92,13 +94,24 @@ class RelayServer:
 
         try:
             server = self._loop.run_until_complete(
-                self._loop.create_server(protocol, host, port, reuse_address=True)
+                self._loop.create_server(
+                    protocol, host, port, reuse_address=True, reuse_port=self._reuse_port
+                )
             )
         except OSError as error:
             raise ConfigError(f"relay {name}: cannot listen on {host}:{port}: {error}") from None
         self._servers.append(server)
         bound = server.sockets[0].getsockname()
         logger.info("relay %s listening on %s:%d", name, bound[0], bound[1])
+
+
+def check_startable(services: Services) -> None:
+    """Raise ``ConfigError`` for what would stop the relay: settings, certificate, the KEK."""
+    settings = services.settings.relay
+    _check(settings)
+    if settings.submission.listen is not None:
+        _tls_context(settings)
+    services.key_store  # noqa: B018 - opening it verifies the KEK
 
 
 def _check(settings: RelaySettings) -> None:

@@ -12,6 +12,10 @@ Murmeli account or app password) and ``content_filter`` for the mail server
 (no AUTH: only the ``trusted`` networks may connect). Everything accepted goes
 on to ``next_hop``; the relay keeps no queue, so it accepts a message only once
 the next hop has accepted every copy of it.
+
+Encryption holds the GIL, so one process encrypts on one core: ``murmeli relay``
+runs ``workers`` processes (``crypto/relay_workers.py``) and the kernel spreads
+connections across them.
 """
 
 from __future__ import annotations
@@ -159,6 +163,12 @@ class RelaySettings:
         "environment variable holding the key-encryption key when kek_file is not set",
     )
     enabled: bool = option(False, boolean, "run the relay inside `murmeli serve`")
+    workers: int | None = option(
+        None,
+        optional(integer(1, 64)),
+        "processes of `murmeli relay`, each listening on every port (SO_REUSEPORT); "
+        "null: one per CPU, at most 8; `murmeli serve` always runs the relay in one process",
+    )
     local_domains: Domains = option(
         domains(""),
         domains,
