@@ -296,3 +296,13 @@ scheduling_answer_links = Table(
     Column("created_at", Integer, nullable=False, index=True),
     Column("used_at", Integer),
 )
+
+# The Schedule-Tag (RFC 6638 §3.2.10) of each scheduling object resource, by item
+# path (/user/calendar/x.ics): unlike the ETag, it changes only with the
+# organiser's changes, so clients can tell those from merged answers.
+scheduling_tags = Table(
+    "scheduling_tags",
+    metadata,
+    Column("path", String(1024), primary_key=True),
+    Column("tag", String(64), nullable=False),
+)

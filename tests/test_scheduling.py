@@ -9,10 +9,12 @@ import os
 import re
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 import caldav
 import icalendar
@@ -559,3 +561,121 @@ def test_first_request_on_the_principal_still_makes_the_default_collections(serv
     assert answer.status_code == 207
     calendars = [str(c.url) for c in client(server, alice).principal().get_calendars()]
     assert calendars == [f"{server.url}/{alice.name}/calendar/"]
+
+
+# Schedule-Tag (RFC 6638 §3.2.10), with the requests Apple Calendar sends
+
+CALDAV_NS = "{urn:ietf:params:xml:ns:caldav}"
+TAG_PROPFIND = (
+    '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+    "<D:prop><D:getetag/><C:schedule-tag/></D:prop></D:propfind>"
+)
+TAG_MULTIGET = (
+    '<?xml version="1.0"?><C:calendar-multiget xmlns:D="DAV:" '
+    'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:schedule-tag/>'
+    "<C:calendar-data/></D:prop><D:href>{href}</D:href></C:calendar-multiget>"
+)
+
+
+def schedule_tags(answer: requests.Response) -> dict[str, str]:
+    """href -> schedule-tag, for the responses whose schedule-tag was found (200)."""
+    assert answer.status_code == 207, answer.text
+    found = {}
+    for response in ET.fromstring(answer.content).iter("{DAV:}response"):
+        for propstat in response.iter("{DAV:}propstat"):
+            tag = propstat.find(f"{{DAV:}}prop/{CALDAV_NS}schedule-tag")
+            if tag is not None and " 200 " in propstat.findtext("{DAV:}status", ""):
+                found[response.findtext("{DAV:}href")] = tag.text
+    return found
+
+
+def conditional(method: str, url: str, who: Person, tag: str, body: bytes = b""):
+    """A PUT or DELETE as Apple Calendar sends it for a scheduled event: If-Schedule-Tag-Match,
+    no If-Match."""
+    return requests.request(
+        method, url, data=body, auth=who.auth, timeout=30,
+        headers={"Content-Type": "text/calendar; charset=utf-8", "If-Schedule-Tag-Match": tag},
+    )  # fmt: skip
+
+
+def test_schedule_tag_moves_only_with_the_organisers_changes(server):
+    alice, bob, erin = person(server, "alice"), person(server, "bob"), person(server, "erin")
+    uid = str(uuid.uuid4())
+    put(server, alice, "t.ics", event(uid, alice, [bob.mailto, erin.mailto]))
+    organiser_url = f"{server.url}/{alice.name}/calendar/t.ics"
+    organiser_tag = requests.get(organiser_url, auth=alice.auth, timeout=30).headers["Schedule-Tag"]
+    bob_copy = copy_of(server, bob, uid)
+    bob_url, bob_href = str(bob_copy.url), urlsplit(str(bob_copy.url)).path
+    first = requests.get(bob_url, auth=bob.auth, timeout=30)
+    bob_tag = first.headers["Schedule-Tag"]
+    assert bob_tag.startswith('"') and bob_tag != first.headers["ETag"]
+    listing = requests.request(
+        "PROPFIND", f"{server.url}/{bob.name}/calendar/", data=TAG_PROPFIND, auth=bob.auth,
+        headers={"Depth": "1"}, timeout=30,
+    )  # fmt: skip
+    assert schedule_tags(listing) == {bob_href: bob_tag}  # the calendar itself has none
+    multiget = requests.request(
+        "REPORT", f"{server.url}/{bob.name}/calendar/", auth=bob.auth, headers={"Depth": "1"},
+        data=TAG_MULTIGET.format(href=bob_href), timeout=30,
+    )  # fmt: skip
+    assert schedule_tags(multiget) == {bob_href: bob_tag} and "BEGIN:VCALENDAR" in multiget.text
+
+    erins = copy_of(server, erin, uid)
+    accepted = icalendar.Calendar.from_ical(erins.data)
+    attendee(master(accepted), erin.mailto).params["PARTSTAT"] = "ACCEPTED"
+    assert requests.put(str(erins.url), data=accepted.to_ical(), auth=erin.auth).status_code == 204
+    merged = requests.get(bob_url, auth=bob.auth, timeout=30)
+    assert merged.headers["ETag"] != first.headers["ETag"]  # erin's answer shows in bob's copy
+    assert merged.headers["Schedule-Tag"] == bob_tag
+    assert requests.get(organiser_url, auth=alice.auth).headers["Schedule-Tag"] == organiser_tag
+
+    answer = icalendar.Calendar.from_ical(first.text)  # bob's client still has the old copy
+    attendee(master(answer), bob.mailto).params["PARTSTAT"] = "ACCEPTED"
+    stored_answer = conditional("PUT", bob_url, bob, bob_tag, answer.to_ical())
+    assert stored_answer.status_code == 204, stored_answer.text
+    assert stored_answer.headers["Schedule-Tag"] == bob_tag  # his own answer keeps it
+    mine = master(stored(server, alice, "t.ics"))
+    assert attendee(mine, bob.mailto).params["PARTSTAT"] == "ACCEPTED"
+
+    moved = stored(server, alice, "t.ics")
+    master(moved)["DTSTART"].dt += timedelta(hours=2)
+    master(moved)["DTEND"].dt += timedelta(hours=2)
+    update = conditional("PUT", organiser_url, alice, organiser_tag, moved.to_ical())
+    assert update.status_code == 204, update.text
+    assert update.headers["Schedule-Tag"] not in (organiser_tag, None)
+    new_bob_tag = requests.get(bob_url, auth=bob.auth, timeout=30).headers["Schedule-Tag"]
+    assert new_bob_tag != bob_tag
+
+    stale = conditional("PUT", bob_url, bob, bob_tag, answer.to_ical())
+    assert stale.status_code == 412
+    assert conditional("DELETE", bob_url, bob, bob_tag).status_code == 412
+    assert copy_of(server, bob, uid).icalendar_component["DTSTART"].dt == DAY + timedelta(hours=11)
+    assert (
+        conditional("PUT", organiser_url, alice, organiser_tag, moved.to_ical()).status_code == 412
+    )
+    assert conditional("DELETE", bob_url, bob, new_bob_tag).ok
+    assert requests.get(bob_url, auth=bob.auth, timeout=30).status_code == 404
+
+
+# SCHEDULE-STATUS
+
+
+def test_a_failed_local_delivery_shows_in_the_organisers_copy(server):
+    alice, bob, erin = person(server, "alice"), person(server, "bob"), person(server, "erin")
+    for attendee_ in (bob, erin):
+        client(server, attendee_).principal()  # first login makes their calendars
+    props = server.data / "collections" / "collection-root" / bob.name / "calendar"
+    props /= ".Radicale.props"
+    original = props.read_text()
+    props.write_text("{ not JSON")  # bob's calendar is now one Radicale refuses to open
+    try:
+        uid = str(uuid.uuid4())
+        put(server, alice, "f.ics", event(uid, alice, [bob.mailto, erin.mailto]))
+        mine = master(stored(server, alice, "f.ics"))
+        assert attendee(mine, bob.mailto).params["SCHEDULE-STATUS"] == "5.1"
+        assert attendee(mine, erin.mailto).params["SCHEDULE-STATUS"] == "1.2"
+    finally:
+        props.write_text(original)
+    assert str(copy_of(server, erin, uid).icalendar_component["UID"]) == uid
+    assert [c["METHOD"] for c in inbox(server, erin)] == ["REQUEST"]
+    assert inbox(server, bob) == []

@@ -3,8 +3,8 @@
 The organiser's change is scheduled by ``implicit``; an attendee's change of
 their own copy becomes a REPLY through ``replies``; anything else (no
 ORGANIZER, someone else's event the user is not invited to) is left alone.
-A plan is made before Radicale stores the change (it may alter the body) and
-carried out only after Radicale accepted it.
+A plan is made before Radicale stores the change (it may alter the body and
+sets the Schedule-Tag) and carried out only after Radicale accepted it.
 """
 
 from __future__ import annotations
@@ -16,17 +16,23 @@ from plugins.scheduling import itip
 from plugins.scheduling.delivery import Deliveries
 from plugins.scheduling.implicit import ImplicitScheduling, Plan
 from plugins.scheduling.replies import Replies, is_organiser, own_address
+from plugins.scheduling.schedule_tags import ScheduleTags
 
 logger = logging.getLogger("murmeli.scheduling")
 
 
 class SchedulingAgent:
     def __init__(
-        self, deliveries: Deliveries, implicit: ImplicitScheduling, replies: Replies
+        self,
+        deliveries: Deliveries,
+        implicit: ImplicitScheduling,
+        replies: Replies,
+        tags: ScheduleTags,
     ) -> None:
         self._deliveries = deliveries
         self._implicit = implicit
         self.replies = replies
+        self._tags = tags
 
     def plan_put(self, user: User, item_path: str, old_text: str | None, body: bytes) -> Plan:
         new = itip.parse(body)
@@ -53,12 +59,27 @@ class SchedulingAgent:
         """The item as stored now: what the change is compared against."""
         return self._deliveries.read(item_path)
 
+    def schedule_tag(self, plan: Plan) -> str | None:
+        """The Schedule-Tag the stored resource will have: new for the organiser's change,
+        kept for an attendee's own (RFC 6638 §3.2.10). Set before Radicale stores it, so no
+        client reads the new item with the old tag."""
+        path = plan.item_path
+        if path is None:
+            return None
+        if plan.organiser_change:
+            return self._tags.assign(renewed=[path])[path]
+        return self._tags.assign(renewed=[], kept=[path])[path]
+
     def carry_out(self, plan: Plan) -> None:
-        """Deliver what ``plan`` holds: the local deliveries at once, the mail queued."""
+        """Deliver what ``plan`` holds: the local deliveries at once, the mail queued; the
+        organiser's copy then tells of any local delivery that failed."""
         for step in plan.after:
             step()
         try:
-            self._deliveries.deliver(plan.local)
+            failed = self._deliveries.deliver(plan.local)
         except Exception:
             logger.exception("scheduling: local delivery failed")
+            failed = plan.local
+        if failed and plan.organiser_change and plan.item_path:
+            self._implicit.report_undelivered(plan.item_path, failed)
         self._deliveries.queue(plan.mails)

@@ -3,9 +3,11 @@
 A local recipient gets the message in their schedule inbox and, for an
 invitation or cancellation, their copy of the event in their default calendar
 (or wherever their copy already is, keeping the alarms they set on it), written
-through Radicale's storage so their clients see it on the next sync. All local
-recipients of one change are written under one storage write lock; if that
-fails, account by account, so one broken account does not stop the others.
+through Radicale's storage so their clients see it on the next sync. A copy
+carrying the organiser's change gets a new Schedule-Tag first; a refreshed one
+keeps its tag (schedule_tags.py). All local recipients of one change are
+written under one storage write lock; if that fails, account by account, so one
+broken account does not stop the others, and the caller learns which failed.
 Anyone else gets an iMIP email, queued. Called after Radicale has answered the
 request that caused it, never from inside Radicale, so no storage lock is held
 by the caller.
@@ -29,9 +31,10 @@ from plugins.scheduling.attendee_copy import personalised
 from plugins.scheduling.copies import ATTENDEE, Copies, Copy
 from plugins.scheduling.mailboxes import default_calendar_path, inbox_path, new_message_href
 from plugins.scheduling.queue import MailQueue, OutgoingMail
+from plugins.scheduling.schedule_tags import ScheduleTags
 
 logger = logging.getLogger("murmeli.scheduling")
-DELIVERED, SENT, INVALID = "1.2", "1.1", "3.7"
+DELIVERED, SENT, INVALID, UNDELIVERED = "1.2", "1.1", "3.7", "5.1"
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,16 @@ class LocalDelivery:
     messages: list[str]  # iTIP messages for their inbox
     copy: str | None  # their new copy of the event; None: leave it
     uid: str
+    address: str | None = None  # who they are in the organiser's copy (SCHEDULE-STATUS)
+    refresh: bool = False  # other attendees' answers only: the copy keeps its Schedule-Tag
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Writes:
     user: str
     changes: dict[str, dict[str, str]]  # collection path -> href -> text
     copy: Copy | None
+    delivery: LocalDelivery
 
 
 class Deliveries:
@@ -78,12 +84,14 @@ class Deliveries:
         directory: Directory,
         collections: Collections,
         copies: Copies,
+        tags: ScheduleTags,
         queue: MailQueue,
     ) -> None:
         self._settings = settings
         self._directory = directory
         self._collections = collections
         self._copies = copies
+        self._tags = tags
         self._queue = queue
 
     def recipient(self, prop: icalendar.vCalAddress) -> Recipient:
@@ -97,20 +105,49 @@ class Deliveries:
         parts = path.strip("/").split("/")
         return self._directory.find(parts[0]) if path.startswith("/") and len(parts) == 1 else None
 
-    def deliver(self, deliveries: list[LocalDelivery]) -> None:
-        """Write every delivery of one change, then record where the copies are."""
+    def deliver(self, deliveries: list[LocalDelivery]) -> list[LocalDelivery]:
+        """Write every delivery of one change, then record where the copies are; returns the
+        deliveries that failed."""
         if not deliveries:
-            return
+            return []
+        writes, failed = self._prepare(deliveries)
+        self._tags.assign(
+            renewed=[w.copy.path for w in writes if w.copy and not w.delivery.refresh],
+            kept=[w.copy.path for w in writes if w.copy and w.delivery.refresh],
+        )
+        written = self._write_all(writes)
+        failed += [w.delivery for w in writes if w not in written]
+        self._copies.record_all([w.copy for w in written if w.copy is not None], ATTENDEE)
+        return failed
+
+    def _prepare(
+        self, deliveries: list[LocalDelivery]
+    ) -> tuple[list[_Writes], list[LocalDelivery]]:
+        """What to write for each delivery, and those that cannot be (a broken account)."""
         known = self._copies.find_all(
             (d.uid, d.recipient.name) for d in deliveries if d.copy is not None
         )
-        writes = [self._writes(delivery, known) for delivery in deliveries]
+        writes, failed = [], []
+        for delivery in deliveries:
+            try:
+                writes.append(self._writes(delivery, known))
+            except Exception as error:
+                logger.warning(
+                    "scheduling: delivery to %s failed: %r", delivery.recipient.name, error
+                )
+                failed.append(delivery)
+        return writes, failed
+
+    def _write_all(self, writes: list[_Writes]) -> list[_Writes]:
+        """Those of ``writes`` that are stored: all under one lock, or else each alone."""
         try:
             self._collections.write_many(_merged(w.changes for w in writes))
-        except Exception:
-            logger.exception("scheduling: delivery to %d accounts failed; each alone", len(writes))
-            writes = [w for w in writes if self._write_alone(w)]
-        self._copies.record_all([w.copy for w in writes if w.copy is not None], ATTENDEE)
+        except Exception as error:
+            logger.warning(
+                "scheduling: delivery to %d accounts failed (%r); each alone", len(writes), error
+            )
+            return [w for w in writes if self._write_alone(w)]
+        return writes
 
     def _writes(self, delivery: LocalDelivery, known: dict[tuple[str, str], str]) -> _Writes:
         user = delivery.recipient.name
@@ -119,17 +156,17 @@ class Deliveries:
         if delivery.messages:
             changes[inbox_path(user)] = {new_message_href(): text for text in delivery.messages}
         if delivery.copy is None:
-            return _Writes(user, changes, None)
+            return _Writes(user, changes, None, delivery)
         path = known.get((delivery.uid, user)) or self._new_copy_path(user, delivery.uid)
         collection, _, href = path.rpartition("/")
         changes[collection + "/"] = {href: personalised(delivery.copy, self.read(path))}
-        return _Writes(user, changes, Copy(delivery.uid, user, path))
+        return _Writes(user, changes, Copy(delivery.uid, user, path), delivery)
 
     def _write_alone(self, writes: _Writes) -> bool:
         try:
             self._collections.write_many(writes.changes)
-        except Exception:
-            logger.exception("scheduling: delivery to %s failed", writes.user)
+        except Exception as error:
+            logger.warning("scheduling: delivery to %s failed: %r", writes.user, error)
             return False
         return True
 

@@ -13,6 +13,7 @@ SCHEDULE-AGENT=CLIENT (or NONE) are left to the client.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -20,13 +21,15 @@ from typing import NamedTuple
 import icalendar
 
 from davserver.accounts.directory import User
+from davserver.collections import CollectionChanged
 from plugins.scheduling import itip, reschedule
 from plugins.scheduling.attendee_copy import attendee_copy
 from plugins.scheduling.copies import ORGANISER, Copies
-from plugins.scheduling.delivery import Deliveries, LocalDelivery, Recipient
+from plugins.scheduling.delivery import UNDELIVERED, Deliveries, LocalDelivery, Recipient
 from plugins.scheduling.properties import calendar_user_addresses
 from plugins.scheduling.queue import OutgoingMail
 
+logger = logging.getLogger("murmeli.scheduling")
 _NOT_EXDATE = tuple(name for name in itip.VISIBLE if name != "EXDATE")
 
 
@@ -38,6 +41,8 @@ class Plan:
     local: list[LocalDelivery] = field(default_factory=list)
     mails: list[OutgoingMail] = field(default_factory=list)
     after: list[Callable[[], None]] = field(default_factory=list)
+    item_path: str | None = None  # the scheduling object resource the request stores
+    organiser_change: bool = False  # its Schedule-Tag moves on; its SCHEDULE-STATUS reports
 
     @property
     def empty(self) -> bool:
@@ -94,9 +99,28 @@ class ImplicitScheduling:
                 messages.setdefault(address, []).append(Message.of(itip.cancel(old, prop)))
         itip.set_schedule_status(new, {a: recipients[a].status for a in now if a in messages})
         plan.body = new.to_ical()
+        plan.item_path, plan.organiser_change = item_path, True
         self._plan_deliveries(plan, organiser, uid, recipients, messages, new, now)
         plan.after.append(lambda: self._copies.record(uid, organiser.name, item_path, ORGANISER))
         return plan
+
+    def report_undelivered(self, item_path: str, failed: list[LocalDelivery]) -> None:
+        """SCHEDULE-STATUS 5.1 in the organiser's copy for the attendees whose delivery failed
+        after the copy was stored saying 1.2 (RFC 6638 §3.2.9). Written only on failure, so
+        the usual case costs no second write; never over a change made meanwhile."""
+        text = self._deliveries.read(item_path)
+        calendar = itip.parse(text)
+        invited = itip.attendees_of(calendar)
+        statuses = {d.address: UNDELIVERED for d in failed if d.address in invited}
+        if calendar is None or not statuses:
+            return
+        itip.set_schedule_status(calendar, statuses)
+        try:
+            self._deliveries.write(item_path, calendar.to_ical().decode(), expect=text)
+        except CollectionChanged:
+            logger.warning(
+                "scheduling: %s changed meanwhile; failed deliveries not noted", item_path
+            )
 
     def organiser_delete(self, organiser: User, old: icalendar.Calendar) -> Plan:
         uid = itip.uid_of(old)
@@ -126,7 +150,9 @@ class ImplicitScheduling:
             if recipient.user is not None:
                 theirs = copy if address in invited else self._cancelled_copy(uid, recipient.user)
                 texts = [m.text for m in sent]
-                plan.local.append(LocalDelivery(recipient.user, texts, theirs, uid))
+                plan.local.append(
+                    LocalDelivery(recipient.user, texts, theirs, uid, address=recipient.address)
+                )
             elif recipient.email:
                 plan.mails += [
                     OutgoingMail(m.method, recipient.email, organiser.name, m.text) for m in sent

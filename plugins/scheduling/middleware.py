@@ -12,6 +12,10 @@ Radicale keeps serving the DAV tree; this layer only steps in for:
   stores it, and only if it answered 2xx is the plan carried out, after
   Radicale released its lock. A changed body means the ETag is left out of the
   answer (RFC 4791 §5.3.4), so the client fetches the stored copy;
+* Schedule-Tags (RFC 6638 §3.2.10, schedule_tags.py): the ``Schedule-Tag`` header
+  on GET, HEAD and PUT of a scheduling object resource, the ``schedule-tag``
+  property in PROPFIND and REPORT answers that ask for it, and
+  ``If-Schedule-Tag-Match`` on PUT and DELETE (412 when it names another tag);
 * writes into the mailboxes themselves: 403 (the server fills the inbox; the
   outbox takes only POST).
 """
@@ -39,11 +43,14 @@ from plugins.scheduling.properties import (
     complete_multistatus,
     mailbox_resource_types,
     provided_properties,
+    with_schedule_tags,
 )
+from plugins.scheduling.schedule_tags import ScheduleTags, matches, quoted
 
 logger = logging.getLogger("murmeli.scheduling")
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 AUTO_SCHEDULE = "calendar-auto-schedule"
+_SCHEDULE_TAG = b"schedule-tag"
 _MAILBOX_WRITES = frozenset({"PUT", "MKCOL", "MKCALENDAR", "COPY", "MOVE", "POST"})
 
 
@@ -56,6 +63,7 @@ class SchedulingLayer:
         collections: Collections,
         availability: Availability,
         agent: SchedulingAgent,
+        tags: ScheduleTags,
         zone,
         max_attendees: int,
         max_days: int,
@@ -66,6 +74,7 @@ class SchedulingLayer:
         self._collections = collections
         self._availability = availability
         self._agent = agent
+        self._tags = tags
         self._zone = zone
         self._max_attendees = max_attendees
         self._max_days = max_days
@@ -84,6 +93,10 @@ class SchedulingLayer:
             return self._scheduled(environ, start_response, method, path)
         if method == "PROPFIND" and _principal_or_mailbox(path):
             return self._propfind(environ, start_response, path)
+        if method in ("GET", "HEAD") and _own_item(path):
+            return self._read(environ, start_response, path)
+        if method in ("PROPFIND", "REPORT") and _SCHEDULE_TAG in _body(environ):
+            return self._with_schedule_tags(environ, start_response)
         return self._dav_call(environ, start_response)
 
     def _dav_call(
@@ -146,10 +159,15 @@ class SchedulingLayer:
         if user is None or user.name != owner:
             return self._dav_call(environ, start_response)
         old_text = self._agent.stored(path)
+        tag = self._tags.of(path)  # read after the item: a delivery renews it before writing
+        condition = environ.get("HTTP_IF_SCHEDULE_TAG_MATCH")
+        if condition is not None and not matches(condition, tag):
+            return plain_text(
+                start_response, "412 Precondition Failed", "the Schedule-Tag does not match"
+            )
         plan = Plan()
         if method == "PUT":
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length else b""
+            body = _body(environ)
             try:
                 plan = self._agent.plan_put(user, path, old_text, body)
             except Exception:
@@ -157,16 +175,19 @@ class SchedulingLayer:
                     "scheduling: could not plan %s %s; stored unscheduled", method, path
                 )
             if plan.body is not None:
-                body = plan.body
-            environ["wsgi.input"] = io.BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
+                _set_body(environ, plan.body)
         else:
             try:
                 plan = self._agent.plan_delete(user, old_text)
             except Exception:
                 logger.exception("scheduling: could not plan %s %s", method, path)
+        new_tag = self._agent.schedule_tag(plan)
 
         def finish(status: str, headers: list, response: Iterable[bytes]):
+            if status[:1] == "2" and method == "DELETE" and tag is not None:
+                self._tags.forget(path)
+            if status[:1] == "2" and new_tag is not None:
+                headers = [*headers, ("Schedule-Tag", quoted(new_tag))]
             if status[:1] == "2" and not plan.empty:
                 if plan.body is not None:
                     headers = [(k, v) for k, v in headers if k.lower() != "etag"]
@@ -175,6 +196,35 @@ class SchedulingLayer:
             return response
 
         return self._dav_call(environ, start_response, finish)
+
+    def _read(self, environ: dict, start_response: Callable, path: str):
+        """GET or HEAD: Radicale's answer, with the item's Schedule-Tag if it has one."""
+
+        def tagged(status: str, headers: list, response: Iterable[bytes]):
+            tag = self._tags.of(path) if status[:1] == "2" else None
+            if tag is not None:
+                headers = [*headers, ("Schedule-Tag", quoted(tag))]
+            start_response(status, headers)
+            return response
+
+        return self._dav_call(environ, start_response, tagged)
+
+    def _with_schedule_tags(self, environ: dict, start_response: Callable):
+        """PROPFIND or REPORT asking for ``schedule-tag``: Radicale's multistatus, with the
+        property answered for the scheduling object resources in it."""
+        environ.pop("HTTP_ACCEPT_ENCODING", None)  # rewritten: not gzipped
+        prefix = environ.get("SCRIPT_NAME", "").rstrip("/")
+
+        def complete(status: str, headers: list, response: Iterable[bytes]):
+            if not status.startswith("207"):
+                start_response(status, headers)
+                return response
+            data = with_schedule_tags(b"".join(response), prefix, self._tags.of_many)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            start_response(status, [*headers, ("Content-Length", str(len(data)))])
+            return [data]
+
+        return self._dav_call(environ, start_response, complete)
 
     def _propfind(self, environ: dict, start_response: Callable, path: str):
         owner = path.strip("/").split("/")[0]
@@ -202,6 +252,19 @@ class SchedulingLayer:
             return [data]
 
         return self._dav_call(environ, start_response, complete)
+
+
+def _body(environ: dict) -> bytes:
+    """The request body, read once and put back for Radicale."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    _set_body(environ, body)
+    return body
+
+
+def _set_body(environ: dict, body: bytes) -> None:
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
 
 
 def _with_auto_schedule(headers: list) -> list:

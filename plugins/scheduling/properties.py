@@ -4,12 +4,15 @@ Radicale answers 404 for properties it does not know; for the principal of the
 account and its two mailboxes this module moves the scheduling properties into
 the 200 propstat with their values, and gives the mailboxes their resource type
 (``schedule-inbox``/``schedule-outbox`` instead of ``calendar``), so clients
-find them and do not list them as calendars. Everything else passes unchanged.
+find them and do not list them as calendars. In any multistatus that asks for
+``schedule-tag``, the scheduling object resources get theirs (RFC 6638 §9.3).
+Everything else passes unchanged.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from urllib.parse import unquote
 
 from davserver.accounts.directory import User
@@ -20,6 +23,7 @@ from plugins.scheduling.mailboxes import (
     inbox_path,
     outbox_path,
 )
+from plugins.scheduling.schedule_tags import quoted
 
 DAV, CALDAV = "DAV:", "urn:ietf:params:xml:ns:caldav"
 _OK = "HTTP/1.1 200 OK"
@@ -99,6 +103,23 @@ def complete_multistatus(
             _answer(response, provided[path])
         if path in resource_types:
             _set_resource_type(response, resource_types[path])
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def with_schedule_tags(
+    body: bytes, prefix: str, tags_of: Callable[[list[str]], dict[str, str]]
+) -> bytes:
+    """Radicale's multistatus with ``schedule-tag`` answered where ``tags_of`` (item paths ->
+    tags, one lookup for the whole answer) knows the resource; the rest stay 404."""
+    root = ET.fromstring(body)
+    responses = {}
+    for response in root.iter(_tag(DAV, "response")):
+        href = response.find(_tag(DAV, "href"))
+        if href is not None and href.text:
+            responses[unquote(href.text).removeprefix(prefix)] = response
+    name = _tag(CALDAV, "schedule-tag")
+    for path, tag in tags_of(list(responses)).items():
+        _answer(responses[path], {name: _text(name, quoted(tag))})
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 

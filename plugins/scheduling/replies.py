@@ -49,6 +49,7 @@ class Replies:
         me = own_address(attendee, new)
         if uid is None or me is None:
             return plan
+        plan.item_path = item_path
         plan.after.append(lambda: self._copies.record(uid, attendee.name, item_path, ATTENDEE))
         answer = itip.reply(old, new, me)
         if answer is not None and _server_schedules_organiser(new):
@@ -122,7 +123,7 @@ class Replies:
                 users[user.name] = user
         have_copies = self._copies.find_all((uid, name) for name in users)
         copy = attendee_copy(current).to_ical().decode()
-        return [LocalDelivery(users[name], [], copy, uid) for _, name in have_copies]
+        return [LocalDelivery(users[name], [], copy, uid, refresh=True) for _, name in have_copies]
 
     def organiser_copy(self, organiser: str, uid: str) -> icalendar.Calendar | None:
         path = self._copies.find(uid, organiser)

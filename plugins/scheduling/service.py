@@ -23,6 +23,7 @@ from plugins.scheduling.links import ANSWERS, AnswerLinks
 from plugins.scheduling.middleware import SchedulingLayer, WsgiApp
 from plugins.scheduling.queue import MailQueue, MailWorker, OutgoingMail
 from plugins.scheduling.replies import Replies
+from plugins.scheduling.schedule_tags import ScheduleTags
 
 ANSWER_PREFIX = "/api/scheduling/answer/"
 
@@ -48,10 +49,11 @@ class Scheduling:
         self.queue = MailQueue(database)
         self.links = AnswerLinks(database, settings.scheduling.link_days)
         copies = Copies(database)
-        deliveries = Deliveries(settings, directory, collections, copies, self.queue)
+        self.tags = ScheduleTags(database)
+        deliveries = Deliveries(settings, directory, collections, copies, self.tags, self.queue)
         self.replies = Replies(deliveries, copies, self.zone)
         self.agent = SchedulingAgent(
-            deliveries, ImplicitScheduling(deliveries, copies), self.replies
+            deliveries, ImplicitScheduling(deliveries, copies), self.replies, self.tags
         )
 
     def layer(self, dav: WsgiApp) -> SchedulingLayer:
@@ -63,6 +65,7 @@ class Scheduling:
             self._collections,
             self._availability,
             self.agent,
+            self.tags,
             self.zone,
             availability.max_attendees,
             availability.max_window_days,
