@@ -11,34 +11,19 @@ from __future__ import annotations
 from html import escape
 
 from davserver.api import Api, Request, Response
+from davserver.link_page import link_page
 from davserver.services import Services
 from plugins.reminders.store import ReminderStore
 
 STOP_PREFIX = "/api/reminders/stop/"
-_HEADERS = {
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-    "X-Frame-Options": "DENY",
-}
 
 
 def stop_path(token: str) -> str:
     return STOP_PREFIX + token
 
 
-def _page(status: int, title: str, body: str) -> Response:
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width">'
-        f"<title>{escape(title)}</title>"
-        "<style>body{font:16px sans-serif;max-width:32em;margin:3em auto;padding:0 1em}</style>"
-        f"</head><body><h1>{escape(title)}</h1>{body}</body></html>\n"
-    )
-    return Response(status, html.encode(), "text/html; charset=utf-8", dict(_HEADERS))
-
-
 def _invalid() -> Response:
-    return _page(404, "Link not valid", "<p>This stop link is unknown or has expired.</p>")
+    return link_page(404, "Link not valid", "<p>This stop link is unknown or has expired.</p>")
 
 
 def register(api: Api, services: Services) -> None:
@@ -48,7 +33,7 @@ def register(api: Api, services: Services) -> None:
         summary = store.stop_summary(request.params["token"])
         if summary is None:
             return _invalid()
-        return _page(
+        return link_page(
             200,
             "Stop reminders?",
             f"<p>No more reminders will be sent for this alarm of "
@@ -60,7 +45,7 @@ def register(api: Api, services: Services) -> None:
         summary = store.stop(request.params["token"])
         if summary is None:
             return _invalid()
-        return _page(
+        return link_page(
             200,
             "Reminders stopped",
             f"<p>No more reminders will be sent for this alarm of "

@@ -13,28 +13,13 @@ from __future__ import annotations
 from html import escape
 
 from davserver.api import Api, Request, Response
+from davserver.link_page import link_page
 from davserver.services import Services
 from plugins.scheduling import imip, itip
 from plugins.scheduling.links import ANSWERS, AnswerLink
 from plugins.scheduling.service import ANSWER_PREFIX
 
-_HEADERS = {
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-    "X-Frame-Options": "DENY",
-}
 _VERBS = {"accept": "Accept", "decline": "Decline", "tentative": "Accept tentatively"}
-
-
-def _page(status: int, title: str, body: str) -> Response:
-    html = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width">'
-        f"<title>{escape(title)}</title>"
-        "<style>body{font:16px sans-serif;max-width:32em;margin:3em auto;padding:0 1em}</style>"
-        f"</head><body><h1>{escape(title)}</h1>{body}</body></html>\n"
-    )
-    return Response(status, html.encode(), "text/html; charset=utf-8", dict(_HEADERS))
 
 
 def register(api: Api, services: Services) -> None:
@@ -47,15 +32,15 @@ def register(api: Api, services: Services) -> None:
         answer = request.params["answer"]
         link = scheduling.links.find(request.params["token"])
         if answer not in ANSWERS or link is None:
-            return _page(404, "Link not valid", "<p>This link is unknown or has expired.</p>")
+            return link_page(404, "Link not valid", "<p>This link is unknown or has expired.</p>")
         if link.used:
-            return _page(410, "Already answered", "<p>This link was already used.</p>")
+            return link_page(410, "Already answered", "<p>This link was already used.</p>")
         calendar = scheduling.replies.organiser_copy(link.organiser, link.uid)
         master = itip.by_instance(calendar).get("") if calendar is not None else None
         if master is None or itip.partstat(master, link.attendee) is None:
-            return _page(410, "Invitation withdrawn", "<p>You are no longer invited.</p>")
+            return link_page(410, "Invitation withdrawn", "<p>You are no longer invited.</p>")
         if itip.sequence(master) != link.sequence:
-            return _page(
+            return link_page(
                 410, "Invitation updated", "<p>Please use the links in the newest invitation.</p>"
             )
         return link, calendar, master
@@ -67,7 +52,7 @@ def register(api: Api, services: Services) -> None:
         _, _, master = found
         verb = _VERBS[request.params["answer"]]
         summary = str(master.get("SUMMARY", "")) or "(untitled event)"
-        return _page(
+        return link_page(
             200,
             f"{verb}: {summary}",
             f"<p>{escape(imip.when(master, scheduling.zone))}</p>"
@@ -80,13 +65,13 @@ def register(api: Api, services: Services) -> None:
             return found
         link, calendar, master = found
         if not scheduling.links.use(link):
-            return _page(410, "Already answered", "<p>This link was already used.</p>")
+            return link_page(410, "Already answered", "<p>This link was already used.</p>")
         partstat = ANSWERS[request.params["answer"]]
         recorded = _record(services, link, itip.answer_for(calendar, link.attendee, partstat))
         if not recorded:
-            return _page(410, "Invitation withdrawn", "<p>The event no longer exists.</p>")
+            return link_page(410, "Invitation withdrawn", "<p>The event no longer exists.</p>")
         summary = str(master.get("SUMMARY", "")) or "(untitled event)"
-        return _page(200, "Thank you", f"<p>Your answer to {escape(summary)} was sent.</p>")
+        return link_page(200, "Thank you", f"<p>Your answer to {escape(summary)} was sent.</p>")
 
     pattern = ANSWER_PREFIX + "{token}/{answer}"
     api.route("GET", pattern, confirm, public=True)
