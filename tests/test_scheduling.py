@@ -335,16 +335,24 @@ def test_invitation_reaches_local_and_outside_attendees_and_links_answer(server,
     assert attendee(mine, f"mailto:{carol}").params["PARTSTAT"] == "ACCEPTED"
 
 
-def test_local_attendee_accepts_in_their_own_client(server):
+@pytest.mark.parametrize(
+    ("answer", "partstat"),
+    [
+        ("accept_invite", "ACCEPTED"),
+        ("decline_invite", "DECLINED"),
+        ("tentatively_accept_invite", "TENTATIVE"),
+    ],
+)
+def test_local_attendee_answers_in_their_own_client(server, answer, partstat):
     alice, bob = person(server, "alice"), person(server, "bob")
     put(server, alice, "m.ics", event(str(uuid.uuid4()), alice, [bob.mailto]))
     (item,) = client(server, bob).principal().schedule_inbox().get_items()
-    item.accept_invite()
+    getattr(item, answer)()
     mine = master(stored(server, alice, "m.ics"))
-    assert attendee(mine, bob.mailto).params["PARTSTAT"] == "ACCEPTED"
+    assert attendee(mine, bob.mailto).params["PARTSTAT"] == partstat
     (reply,) = inbox(server, alice)
     assert reply["METHOD"] == "REPLY"
-    assert attendee(master(reply), bob.mailto).params["PARTSTAT"] == "ACCEPTED"
+    assert attendee(master(reply), bob.mailto).params["PARTSTAT"] == partstat
 
 
 def copy_of(server: MurmeliServer, who: Person, uid: str) -> caldav.CalendarObjectResource:
