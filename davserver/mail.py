@@ -18,6 +18,10 @@ class MailError(RuntimeError):
     """The message could not be handed to the SMTP server; the text says why."""
 
 
+class RecipientRefused(MailError):
+    """The SMTP server refused every recipient for good (5xx): sending again cannot help."""
+
+
 class Mailer:
     def __init__(self, settings: SmtpSettings) -> None:
         self._settings = settings
@@ -43,5 +47,9 @@ class Mailer:
                 smtp.send_message(message)
             finally:
                 smtp_connection.close(smtp)
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            refusal = RecipientRefused if codes and min(codes) >= 500 else MailError
+            raise refusal(f"SMTP {settings.host}:{settings.port}: {error}") from None
         except (OSError, smtplib.SMTPException) as error:
             raise MailError(f"SMTP {settings.host}:{settings.port}: {error}") from None

@@ -19,12 +19,25 @@ from tests.test_tls import self_signed
 
 
 class Sink:
-    """aiosmtpd handler; each message gets ``X-Envelope-To`` with its envelope recipients."""
+    """aiosmtpd handler; each message gets ``X-Envelope-To`` with its envelope recipients.
+
+    ``refusals`` maps a recipient to the reply its RCPT TO gets instead of 250 (say
+    ``"550 5.1.1 no such user"``); ``recipients_tried`` lists every RCPT TO address."""
 
     def __init__(self, login: tuple[str, str]) -> None:
         self.login = login
         self.messages: list[EmailMessage] = []
         self.raw: list[bytes] = []  # each message's bytes as received, in the order of messages
+        self.refusals: dict[str, str] = {}
+        self.recipients_tried: list[str] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        self.recipients_tried.append(address)
+        if address in self.refusals:
+            return self.refusals[address]
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import caldav
@@ -678,12 +681,97 @@ def test_a_failed_local_delivery_shows_in_the_organisers_copy(server):
     props.write_text("{ not JSON")  # bob's calendar is now one Radicale refuses to open
     try:
         uid = str(uuid.uuid4())
-        put(server, alice, "f.ics", event(uid, alice, [bob.mailto, erin.mailto]))
+        answer = put(server, alice, "f.ics", event(uid, alice, [bob.mailto, erin.mailto]))
         mine = master(stored(server, alice, "f.ics"))
         assert attendee(mine, bob.mailto).params["SCHEDULE-STATUS"] == "5.1"
         assert attendee(mine, erin.mailto).params["SCHEDULE-STATUS"] == "1.2"
+        url = f"{server.url}/{alice.name}/calendar/f.ics"
+        assert (
+            requests.get(url, auth=alice.auth).headers["Schedule-Tag"]
+            == answer.headers["Schedule-Tag"]
+        )  # noting the failure is no change of the organiser's
     finally:
         props.write_text(original)
     assert str(copy_of(server, erin, uid).icalendar_component["UID"]) == uid
     assert [c["METHOD"] for c in inbox(server, erin)] == ["REQUEST"]
     assert inbox(server, bob) == []
+
+
+@contextmanager
+def scheduling_server(folder: Path, smtp: str, max_attempts: int) -> Iterator[MurmeliServer]:
+    """A server of its own, for mail that fails: ``smtp`` is its smtp section's body."""
+    config = folder / "murmeli.yaml"
+    config.write_text(
+        f"smtp:\n{smtp}  from_address: calendar@example.org\n"
+        f"scheduling:\n  poll_interval: 200ms\n  max_attempts: {max_attempts}\n"
+    )
+    server = MurmeliServer(folder / "data", config=config).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert not [line for line in server.log if "Traceback" in line], "".join(server.log)
+
+
+def status_of(server: MurmeliServer, who: Person, href: str, address: str) -> requests.Response:
+    """The organiser's copy once ``address`` has a SCHEDULE-STATUS other than 1.1 (sent)."""
+    url, deadline = f"{server.url}/{who.name}/calendar/{href}", time.monotonic() + 30
+    while True:
+        answer = requests.get(url, auth=who.auth, timeout=30)
+        if schedule_status(answer, address) != "1.1":
+            return answer
+        assert time.monotonic() < deadline, f"{address} still says 1.1"
+        time.sleep(0.05)
+
+
+def schedule_status(answer: requests.Response, address: str) -> str:
+    return attendee(master(icalendar.Calendar.from_ical(answer.text)), address).params[
+        "SCHEDULE-STATUS"
+    ]
+
+
+def test_an_invitation_mail_given_up_shows_in_the_organisers_copy(tmp_path):
+    """The SMTP server takes the connection but never answers until the test closes it: the
+    one attempt (max_attempts 1) then fails, and the copy, read before, says so after."""
+    gate = socket.create_server(("127.0.0.1", 0))
+    smtp = f"  host: 127.0.0.1\n  port: {gate.getsockname()[1]}\n  security: none\n"
+    with scheduling_server(tmp_path, smtp, max_attempts=1) as server:
+        alice, carol = person(server, "alice"), f"mailto:{outsider()}"
+        answer = put(server, alice, "g.ics", event(str(uuid.uuid4()), alice, [carol]))
+        url = f"{server.url}/{alice.name}/calendar/g.ics"
+        sent = requests.get(url, auth=alice.auth, timeout=30)
+        assert schedule_status(sent, carol) == "1.1"
+        gate.close()  # the waiting connection is reset, and nothing listens any more
+        failed = status_of(server, alice, "g.ics", carol)
+        assert schedule_status(failed, carol) == "5.1"
+        assert failed.headers["ETag"] != sent.headers["ETag"]
+        assert failed.headers["Schedule-Tag"] == sent.headers["Schedule-Tag"]
+        assert failed.headers["Schedule-Tag"] == answer.headers["Schedule-Tag"]
+    assert any("REQUEST to" in line and "given up" in line for line in server.log)
+
+
+def test_a_recipient_refused_for_good_is_not_retried_and_shows_as_invalid(tmp_path):
+    """550 for one recipient: 3.7 at once, though max_attempts allows a second try; 451 for
+    another: still 1.1 (sent), to be retried; the third gets the invitation."""
+    refused, busy, fine = (f"mailto:{outsider()}" for _ in range(3))
+    with smtp_sink(tmp_path, SMTP_LOGIN) as (sink, certificate, port):
+        sink.refusals = {busy[7:]: "451 4.3.0 try again later", refused[7:]: "550 5.1.1 no user"}
+        password_file = tmp_path / "smtp-password"
+        password_file.write_text(SMTP_LOGIN[1] + "\n")
+        smtp = (
+            f"  host: 127.0.0.1\n  port: {port}\n  username: {SMTP_LOGIN[0]}\n"
+            f"  password_file: {password_file}\n  ca_file: {certificate}\n"
+        )
+        with scheduling_server(tmp_path, smtp, max_attempts=2) as server:
+            alice = person(server, "alice")
+            uid = str(uuid.uuid4())
+            answer = put(server, alice, "r.ics", event(uid, alice, [busy, refused, fine]))
+            copy = status_of(server, alice, "r.ics", refused)
+            assert schedule_status(copy, refused) == "3.7"
+            assert schedule_status(copy, busy) == "1.1"  # tried once, before the refused one
+            assert sink.recipients_tried.count(busy[7:]) == 1
+            assert sink.recipients_tried.count(refused[7:]) == 1
+            assert copy.headers["Schedule-Tag"] == answer.headers["Schedule-Tag"]
+            (invitation,) = mails_to(sink, fine[7:], 1)
+            assert calendar_part(invitation)[0] == "REQUEST"
+            assert schedule_status(copy, fine) == "1.1"

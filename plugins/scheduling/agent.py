@@ -13,7 +13,7 @@ import logging
 
 from davserver.accounts.directory import User
 from plugins.scheduling import itip
-from plugins.scheduling.delivery import Deliveries
+from plugins.scheduling.delivery import DELIVERED, UNDELIVERED, Deliveries
 from plugins.scheduling.implicit import ImplicitScheduling, Plan
 from plugins.scheduling.replies import Replies, is_organiser, own_address
 from plugins.scheduling.schedule_tags import ScheduleTags
@@ -81,5 +81,6 @@ class SchedulingAgent:
             logger.exception("scheduling: local delivery failed")
             failed = plan.local
         if failed and plan.organiser_change and plan.item_path:
-            self._implicit.report_undelivered(plan.item_path, failed)
+            statuses = {d.address: UNDELIVERED for d in failed if d.address is not None}
+            self._implicit.report_undelivered(plan.item_path, statuses, DELIVERED)
         self._deliveries.queue(plan.mails)

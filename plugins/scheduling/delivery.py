@@ -189,6 +189,9 @@ class Deliveries:
     def queue(self, mails: list[OutgoingMail]) -> None:
         self._queue.enqueue(mails)
 
+    def queued_after(self, mail: OutgoingMail) -> list[OutgoingMail]:
+        return self._queue.later(mail)
+
     @staticmethod
     def _new_copy_path(user: str, uid: str) -> str:
         name = hashlib.sha256(uid.encode()).hexdigest()[:40]

@@ -25,7 +25,14 @@ from davserver.collections import CollectionChanged
 from plugins.scheduling import itip, reschedule
 from plugins.scheduling.attendee_copy import attendee_copy
 from plugins.scheduling.copies import ORGANISER, Copies
-from plugins.scheduling.delivery import UNDELIVERED, Deliveries, LocalDelivery, Recipient
+from plugins.scheduling.delivery import (
+    INVALID,
+    SENT,
+    UNDELIVERED,
+    Deliveries,
+    LocalDelivery,
+    Recipient,
+)
 from plugins.scheduling.properties import calendar_user_addresses
 from plugins.scheduling.queue import OutgoingMail
 
@@ -104,14 +111,20 @@ class ImplicitScheduling:
         plan.after.append(lambda: self._copies.record(uid, organiser.name, item_path, ORGANISER))
         return plan
 
-    def report_undelivered(self, item_path: str, failed: list[LocalDelivery]) -> None:
-        """SCHEDULE-STATUS 5.1 in the organiser's copy for the attendees whose delivery failed
-        after the copy was stored saying 1.2 (RFC 6638 §3.2.9). Written only on failure, so
-        the usual case costs no second write; never over a change made meanwhile."""
+    def report_undelivered(self, item_path: str, statuses: dict[str, str], replacing: str) -> None:
+        """SCHEDULE-STATUS ``statuses`` (address -> 5.1 or 3.7) in the organiser's copy for
+        attendees whose message failed after the copy was stored saying ``replacing`` (1.2
+        or 1.1; RFC 6638 §3.2.9). Written only on failure, so the usual case costs no second
+        write; never over a change made meanwhile, nor over a status set since. Like answers
+        merged in, it keeps the copy's Schedule-Tag."""
         text = self._deliveries.read(item_path)
         calendar = itip.parse(text)
         invited = itip.attendees_of(calendar)
-        statuses = {d.address: UNDELIVERED for d in failed if d.address in invited}
+        statuses = {
+            address: status
+            for address, status in statuses.items()
+            if address in invited and invited[address].params.get("SCHEDULE-STATUS") == replacing
+        }
         if calendar is None or not statuses:
             return
         itip.set_schedule_status(calendar, statuses)
@@ -121,6 +134,22 @@ class ImplicitScheduling:
             logger.warning(
                 "scheduling: %s changed meanwhile; failed deliveries not noted", item_path
             )
+
+    def report_unsent(self, mail: OutgoingMail, refused: bool) -> None:
+        """An invitation email given up: 3.7 (refused for good) or 5.1 for that attendee in the
+        organiser's copy. Only for a REQUEST (a CANCEL's attendee is gone from the copy, a
+        REPLY or note has no attendee status), and only for the latest mail to that attendee
+        about that event: a newer one's own outcome tells."""
+        if mail.kind != "REQUEST":
+            return
+        uid = itip.uid_of(itip.parse(mail.payload))
+        later = [m for m in self._deliveries.queued_after(mail) if m.kind == "REQUEST"]
+        if uid is None or any(itip.uid_of(itip.parse(m.payload)) == uid for m in later):
+            return
+        path = self._copies.find(uid, mail.organiser)
+        if path is not None:
+            status = INVALID if refused else UNDELIVERED
+            self.report_undelivered(path, {itip.address(f"mailto:{mail.recipient}"): status}, SENT)
 
     def organiser_delete(self, organiser: User, old: icalendar.Calendar) -> Plan:
         uid = itip.uid_of(old)

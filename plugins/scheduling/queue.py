@@ -4,7 +4,10 @@ A request only inserts rows (one transaction for all recipients); the worker of
 ``murmeli serve`` builds each message when it sends it (so answer links are
 made then) and hands it to the SMTP server, outside any request and any storage
 lock. A failed send is retried with growing delays, up to
-``scheduling.max_attempts``; rows stay in the table as the record of what went out.
+``scheduling.max_attempts``; a recipient the SMTP server refuses for good (5xx) is
+not tried again. Either way the mail is given up and ``undelivered`` is told, so the
+organiser's copy can say so. Rows stay in the table as the record of what went out.
+One row the worker cannot build or send never stops the others.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from email.message import EmailMessage
 from sqlalchemy import insert, select, update
 
 from davserver.database import Database
-from davserver.mail import Mailer, MailError
+from davserver.mail import Mailer, MailError, RecipientRefused
 from davserver.tables import scheduling_mail
 
 logger = logging.getLogger("murmeli.scheduling")
@@ -83,14 +86,32 @@ class MailQueue:
     def sent(self, mail: OutgoingMail) -> None:
         self._set(mail.id, sent_at=int(time.time()), attempts=mail.attempts + 1, error=None)
 
-    def failed(self, mail: OutgoingMail, error: str) -> None:
+    def failed(self, mail: OutgoingMail, error: str, attempts: int | None = None) -> None:
+        """One more attempt spent, or ``attempts`` in all: a refusal for good spends them
+        all, so the row is due no more (unless ``max_attempts`` is raised)."""
         delay = min(_MAX_DELAY, 30 * 2**mail.attempts)
         self._set(
             mail.id,
-            attempts=mail.attempts + 1,
+            attempts=attempts or mail.attempts + 1,
             next_attempt_at=int(time.time()) + delay,
             error=error[:2000],
         )
+
+    def later(self, mail: OutgoingMail) -> list[OutgoingMail]:
+        """The mails from the same organiser to the same recipient queued after ``mail``."""
+        table = scheduling_mail
+        with self._db.reader() as connection:
+            rows = connection.execute(
+                select(table).where(
+                    table.c.id > mail.id,
+                    table.c.recipient == mail.recipient,
+                    table.c.organiser == mail.organiser,
+                )
+            ).all()
+        return [
+            OutgoingMail(r.kind, r.recipient, r.organiser, r.payload, r.id, r.attempts)
+            for r in rows
+        ]
 
     def _set(self, mail_id: int, **values) -> None:
         with self._db.transaction() as connection:
@@ -108,12 +129,14 @@ class MailWorker:
         queue: MailQueue,
         mailer: Mailer,
         compose: Callable[[OutgoingMail], EmailMessage],
+        undelivered: Callable[[OutgoingMail, bool], None],
         poll_interval: float,
         max_attempts: int,
     ) -> None:
         self._queue = queue
         self._mailer = mailer
         self._compose = compose
+        self._undelivered = undelivered  # (the mail given up, whether it was refused)
         self._poll_interval = poll_interval
         self._max_attempts = max_attempts
         self._stopping = threading.Event()
@@ -144,13 +167,34 @@ class MailWorker:
         for mail in self._queue.due(int(time.time()), self._max_attempts):
             if self._stopping.is_set():
                 return
-            try:
-                self._mailer.send(self._compose(mail))
-            except (MailError, ValueError) as error:
-                logger.warning(
-                    "scheduling: %s to %s not sent: %s", mail.kind, mail.recipient, error
-                )
-                self._queue.failed(mail, str(error))
-                continue
-            self._queue.sent(mail)
-            logger.info("scheduling: %s sent to %s", mail.kind, mail.recipient)
+            self._send(mail)
+
+    def _send(self, mail: OutgoingMail) -> None:
+        try:
+            self._mailer.send(self._compose(mail))
+        except RecipientRefused as error:
+            self._give_up(mail, str(error), refused=True)
+            return
+        except Exception as error:
+            self._failed(mail, error)
+            return
+        self._queue.sent(mail)
+        logger.info("scheduling: %s sent to %s", mail.kind, mail.recipient)
+
+    def _failed(self, mail: OutgoingMail, error: Exception) -> None:
+        """A failure that may pass: retried, until the last attempt."""
+        if not isinstance(error, MailError | ValueError):
+            logger.exception("scheduling: %s to %s failed unexpectedly", mail.kind, mail.recipient)
+        if mail.attempts + 1 >= self._max_attempts:
+            self._give_up(mail, str(error), refused=False)
+            return
+        logger.warning("scheduling: %s to %s not sent: %s", mail.kind, mail.recipient, error)
+        self._queue.failed(mail, str(error))
+
+    def _give_up(self, mail: OutgoingMail, error: str, refused: bool) -> None:
+        logger.warning("scheduling: %s to %s given up: %s", mail.kind, mail.recipient, error)
+        self._queue.failed(mail, error, attempts=self._max_attempts)
+        try:
+            self._undelivered(mail, refused)
+        except Exception:
+            logger.exception("scheduling: the failed %s to %s not noted", mail.kind, mail.recipient)

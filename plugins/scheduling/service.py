@@ -52,9 +52,8 @@ class Scheduling:
         self.tags = ScheduleTags(database)
         deliveries = Deliveries(settings, directory, collections, copies, self.tags, self.queue)
         self.replies = Replies(deliveries, copies, self.zone)
-        self.agent = SchedulingAgent(
-            deliveries, ImplicitScheduling(deliveries, copies), self.replies, self.tags
-        )
+        self.implicit = ImplicitScheduling(deliveries, copies)
+        self.agent = SchedulingAgent(deliveries, self.implicit, self.replies, self.tags)
 
     def layer(self, dav: WsgiApp) -> SchedulingLayer:
         availability = self._settings.availability
@@ -77,6 +76,7 @@ class Scheduling:
             self.queue,
             self._mailer,
             lambda mail: self.compose(mail, base_url.rstrip("/")),
+            self.implicit.report_unsent,
             settings.poll_interval,
             settings.max_attempts,
         )
