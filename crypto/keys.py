@@ -141,8 +141,8 @@ class KeyStore:
             current = self._load(address)
             if current is not None and not replace:
                 raise KeyStoreError(
-                    f"{address} already has the key {_fingerprint(current)}: mail encrypted to "
-                    "it would no longer open here; export it first, then import with replace"
+                    f"{address} already has the key {openpgp.fingerprint(current)}: mail encrypted "
+                    "to it would no longer open here; export it first, then import with replace"
                 )
             stored = self._save(address, key)
             self._cache[address] = key
@@ -160,19 +160,12 @@ class KeyStore:
         if key is not None:
             return key
         key = openpgp.new_key(address)
-        row = {
-            "address": address,
-            "fingerprint": str(key.fingerprint).replace(" ", ""),
-            "key_version": 1,
-            "public_key": bytes(key.pubkey),
-            "wrapped_private_key": self._wrapper.wrap(address, 1, bytes(key)),
-            "created_at": int(time.time()),
-        }
+        values = self._values(address, 1, key, int(time.time()))
         try:
             with self._database.transaction() as connection:
                 # A KEK rotated since start-up must not wrap new keys: check again.
                 _verify_or_store_check(connection, self._wrapper)
-                connection.execute(insert(openpgp_keys).values(**row))
+                connection.execute(insert(openpgp_keys).values(address=address, **values))
         except IntegrityError:
             # Another process made the key first: theirs is the one mail was encrypted to.
             return self._load(address)
@@ -180,19 +173,13 @@ class KeyStore:
 
     def _save(self, address: str, key: PGPKey) -> StoredKey:
         """Store ``key`` for ``address``, replacing any key it had under the next version."""
-        stored = StoredKey(address, _fingerprint(key), int(time.time()))
+        stored = StoredKey(address, openpgp.fingerprint(key), int(time.time()))
         current = select(openpgp_keys.c.key_version).where(openpgp_keys.c.address == address)
         try:
             with self._database.transaction() as connection:
                 _verify_or_store_check(connection, self._wrapper)
                 version = (connection.execute(current).scalar() or 0) + 1
-                values = {
-                    "fingerprint": stored.fingerprint,
-                    "key_version": version,
-                    "public_key": bytes(key.pubkey),
-                    "wrapped_private_key": self._wrapper.wrap(address, version, bytes(key)),
-                    "created_at": stored.created_at,
-                }
+                values = self._values(address, version, key, stored.created_at)
                 if version == 1:
                     connection.execute(insert(openpgp_keys).values(address=address, **values))
                 else:
@@ -207,6 +194,16 @@ class KeyStore:
             ) from None
         return stored
 
+    def _values(self, address: str, version: int, key: PGPKey, created_at: int) -> dict:
+        """The stored form of ``key``: public half in clear, private half wrapped."""
+        return {
+            "fingerprint": openpgp.fingerprint(key),
+            "key_version": version,
+            "public_key": bytes(key.pubkey),
+            "wrapped_private_key": self._wrapper.wrap(address, version, bytes(key)),
+            "created_at": created_at,
+        }
+
     def _load(self, address: str) -> PGPKey | None:
         query = select(openpgp_keys.c.key_version, openpgp_keys.c.wrapped_private_key).where(
             openpgp_keys.c.address == address
@@ -217,10 +214,6 @@ class KeyStore:
             return None
         unwrapped = self._wrapper.unwrap(address, row.key_version, row.wrapped_private_key)
         return openpgp.parse_key(unwrapped)
-
-
-def _fingerprint(key: PGPKey) -> str:
-    return str(key.fingerprint).replace(" ", "")
 
 
 def _importable(address: str, key: PGPKey) -> PGPKey:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import binascii
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -63,7 +63,7 @@ PGPUID = pgpy.PGPUID
 CIPHERS = (SymmetricKeyAlgorithm.AES256, SymmetricKeyAlgorithm.AES128)
 HASHES = (HashAlgorithm.SHA256, HashAlgorithm.SHA512)
 _ENCRYPTION = {KeyFlags.EncryptCommunications, KeyFlags.EncryptStorage}
-_TARGETS_LIMIT = 1_000  # key objects; outside keys are parsed anew per message
+_TARGETS_LIMIT = 1_000  # key objects: local keys, and outside keys as their caches keep them
 
 
 class UndeliverableKey(ValueError):
@@ -107,9 +107,28 @@ def armored_public_key(key: PGPKey) -> str:
     return armor("PUBLIC KEY BLOCK", bytes(key.pubkey if not key.is_public else key))
 
 
+def fingerprint(key: PGPKey) -> str:
+    """The fingerprint as Murmeli files and shows it: hex digits without spaces."""
+    return str(key.fingerprint).replace(" ", "")
+
+
+def only_user_ids(key: PGPKey, keep: Callable[[PGPUID], bool]) -> PGPKey:
+    """A copy of public ``key`` with only the user IDs ``keep`` accepts (and every subkey)."""
+    copy = parse_key(bytes(key))
+    for uid in list(copy.userids):
+        if not keep(uid):
+            # PGPy's own del_uid does this, but finds the user ID by substring.
+            uid._parent = None
+            copy._uids.remove(uid)
+    return copy
+
+
 def check_deliverable(key: PGPKey) -> None:
-    """Raise ``UndeliverableKey`` unless PGPy would encrypt to a valid, current (sub)key."""
-    _encryption_key(key)
+    """Raise ``UndeliverableKey`` unless PGPy would encrypt to a valid, current (sub)key.
+
+    What the check reads is kept (``_target``), so encrypting to the same key
+    object afterwards does not read it again."""
+    _target(key if key.is_public else key.pubkey)
 
 
 def _encryption_key(key: PGPKey) -> PGPKey:

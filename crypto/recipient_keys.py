@@ -24,6 +24,8 @@ from davserver.accounts.directory import Directory
 from davserver.database import Database, upsert
 from davserver.tables import openpgp_recipient_keys as table
 
+_PARSED_LIMIT = 1_000
+
 
 @dataclass(frozen=True)
 class RecipientKey:
@@ -39,6 +41,9 @@ class RecipientKeys:
         self._database = database
         self._directory = directory
         self._wkd = wkd
+        # Stored key -> parsed key. Parsing costs ~0.5 ms a message, and the same key
+        # object lets ``openpgp`` keep what it read of it; a replaced key is other bytes.
+        self._parsed: dict[bytes, PGPKey] = {}
 
     def find(self, sender: str, address: str) -> PGPKey | None:
         """The key of outside ``address`` for mail from ``sender``: the sender's account's
@@ -52,8 +57,16 @@ class RecipientKeys:
             with self._database.reader() as connection:
                 stored = connection.execute(query).scalar()
             if stored is not None:
-                return openpgp.parse_key(stored)
+                return self._parse(stored)
         return self._wkd.find(address) if self._wkd is not None else None
+
+    def _parse(self, stored: bytes) -> PGPKey:
+        key = self._parsed.get(stored)
+        if key is None:
+            if len(self._parsed) >= _PARSED_LIMIT:
+                self._parsed.clear()
+            key = self._parsed[stored] = openpgp.parse_key(stored)
+        return key
 
     def add(self, owner: str, address: str, armored: str | bytes) -> RecipientKey:
         """Import (or replace) ``owner``'s key for outside ``address``; refused with
@@ -65,7 +78,7 @@ class RecipientKeys:
                 f"{address} belongs to a Murmeli user: Murmeli manages that key itself"
             )
         key = _public_key_for(address, armored)
-        entry = RecipientKey(address, _fingerprint(key), int(time.time()))
+        entry = RecipientKey(address, openpgp.fingerprint(key), int(time.time()))
         with self._database.transaction() as connection:
             upsert(
                 connection,
@@ -104,10 +117,6 @@ def _public_key_for(address: str, data: str | bytes) -> PGPKey:
     except UndeliverableKey as error:
         raise KeyStoreError(f"key: {error}") from None
     return key
-
-
-def _fingerprint(key: PGPKey) -> str:
-    return str(key.fingerprint).replace(" ", "")
 
 
 def wkd_client(settings: RelaySettings) -> WkdClient | None:

@@ -35,7 +35,7 @@ class ServiceKeys:
     def __init__(self, services: Services) -> None:
         self._directory = services.directory
         self._key_store = services.key_store
-        self._services = services
+        self._recipient_keys = services.recipient_keys
         self._local_domains = services.settings.relay.local_domains
         # The key store caches private keys; deriving the public half costs ~0.25 ms each time.
         self._public: dict[str, tuple[PGPKey, PGPKey]] = {}
@@ -63,7 +63,7 @@ class ServiceKeys:
         return filed_under
 
     def outside_key(self, sender: str, address: str) -> PGPKey | None:
-        return self._services.recipient_keys.find(sender, address)
+        return self._recipient_keys.find(sender, address)
 
 
 class Relay:
@@ -107,8 +107,9 @@ class Relay:
             self._deposit(sender, message, deposit)
         if copies:
             self._next_hop.send(sender, copies)
-        logger.info("relayed mail from %s: %s", sender, _summary(decided))
-        return f"250 2.0.0 relayed: {_summary(decided)}"
+        summary = _summary(decided)
+        logger.info("relayed mail from %s: %s", sender, summary)
+        return f"250 2.0.0 relayed: {summary}"
 
     def _check_authors(self, author: str, message: RelayedMessage) -> None:
         directory = self._services.directory

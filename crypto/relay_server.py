@@ -78,6 +78,7 @@ class RelayServer:
                 "auth_required": True,
                 "auth_require_tls": True,
                 "authenticator": account_login(self._services.authenticator),
+                "executor": self._executor,
             }
         else:
             options = {"trusted": self._settings.content_filter.trusted}

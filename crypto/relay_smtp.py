@@ -8,8 +8,8 @@ relay is never an open relay.
 
 Both announce SIZE and refuse larger messages with 552 5.3.4: at MAIL when
 the client declares SIZE, else at the end of DATA (aiosmtpd stops keeping
-the data once over the limit). A message is handled on the relay's worker
-threads, so the event loop keeps serving other clients meanwhile.
+the data once over the limit). Logins and messages are handled on the relay's
+worker threads, so the event loop keeps serving other clients meanwhile.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -29,12 +30,30 @@ from davserver.accounts.directory import Directory
 logger = logging.getLogger("murmeli.relay")
 
 
-class RelaySMTP(SMTP):
-    """aiosmtpd's SMTP with RFC 3463 codes on its size replies, and an optional peer check."""
+@dataclass(frozen=True)
+class _Unchecked:
+    """Credentials aiosmtpd has read, left for ``RelaySMTP`` to check off the event loop."""
 
-    def __init__(self, handler: Any, *, trusted: Networks | None = None, **kwargs: Any) -> None:
+    mechanism: str
+    credentials: Any
+
+
+class RelaySMTP(SMTP):
+    """aiosmtpd's SMTP with RFC 3463 codes on its size replies, an optional peer check, and
+    logins checked on ``executor`` (a first login costs an Argon2 run, ~0.1 s: on the event
+    loop it would hold up every other client of the listener)."""
+
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        trusted: Networks | None = None,
+        executor: Executor | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(handler, **kwargs)
         self._trusted = trusted
+        self._executor = executor
         too_large = (
             f"552 5.3.4 message larger than the maximum of {kwargs.get('data_size_limit')} bytes"
         )
@@ -46,6 +65,23 @@ class RelaySMTP(SMTP):
 
     async def push(self, status: Any) -> None:
         await super().push(self._replies.get(status, status))
+
+    def _authenticate(self, mechanism: str, auth_data: Any) -> Any:
+        # aiosmtpd's auth_PLAIN/auth_LOGIN call this without awaiting: only keep what they read.
+        return _Unchecked(mechanism, auth_data)
+
+    async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._checked(await super().auth_PLAIN(_, args))
+
+    async def auth_LOGIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._checked(await super().auth_LOGIN(_, args))
+
+    async def _checked(self, result: AuthResult | _Unchecked) -> AuthResult:
+        if not isinstance(result, _Unchecked):
+            return result  # refused while reading the credentials, already answered
+        return await self.loop.run_in_executor(
+            self._executor, super()._authenticate, result.mechanism, result.credentials
+        )
 
     async def _handle_client(self) -> None:
         peer = self.session.peer[0] if self.session and self.session.peer else ""
@@ -103,8 +139,7 @@ class RelayHandler:
 
 def account_login(authenticator: Authenticator) -> Any:
     """aiosmtpd authenticator: Murmeli accounts and app passwords; the session keeps the
-    user name. A first login costs an Argon2 check (~0.1 s, on the event loop), later ones
-    are remembered by the ``Authenticator``."""
+    user name. ``RelaySMTP`` calls it on a worker thread."""
 
     def authenticate(
         server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any

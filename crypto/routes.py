@@ -13,6 +13,7 @@ from email import policy
 from email.parser import BytesParser
 from urllib.parse import unquote
 
+from crypto import openpgp
 from crypto.keys import KeyStore, KeyStoreError, normalise_address
 from crypto.openpgp import DecryptionRefused
 from crypto.pgpmime import decrypt_message
@@ -49,8 +50,7 @@ def register(api: Api, services: Services) -> None:
 
     def list_keys(request: Request) -> Response:
         address = own_address(request)
-        key = key_store(services).public_key(address)
-        fingerprint = str(key.fingerprint).replace(" ", "")
+        fingerprint = openpgp.fingerprint(key_store(services).public_key(address))
         return json_response({"keys": [{"address": address, "fingerprint": fingerprint}]})
 
     def public_key(request: Request) -> Response:

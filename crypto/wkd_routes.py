@@ -68,18 +68,8 @@ class WebKeyDirectory:
         if user is None or (user.email or "").lower() != address:
             return None
         # The key store opens on first use: a server without a KEK serves everything else.
-        return only_user_id(self._services.key_store.public_key(address), address)
-
-
-def only_user_id(key: PGPKey, address: str) -> PGPKey:
-    """A copy of public ``key`` keeping only the user ID(s) of ``address`` (and subkeys)."""
-    copy = openpgp.parse_key(bytes(key))
-    for uid in list(copy.userids):
-        if not user_id_is(uid, address):
-            # PGPy's own del_uid does this, but finds the user ID by substring.
-            uid._parent = None
-            copy._uids.remove(uid)
-    return copy
+        key = self._services.key_store.public_key(address)
+        return openpgp.only_user_ids(key, lambda uid: user_id_is(uid, address))
 
 
 def _host(environ: dict) -> str:
