@@ -35,8 +35,9 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).parent))
-import dav
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import dav
+from bench.report import markdown
 
 PASSWORD = "bench-password-1"
 ORGANISER = "organiser"
@@ -200,18 +201,17 @@ def run(args: argparse.Namespace) -> None:
 
 def report(args: argparse.Namespace, medians: dict[str, float]) -> None:
     rows = [
-        ("Murmeli POST /api/availability, warm", medians["warm"]),
-        ("Murmeli POST /api/availability, cold (new process)", medians["cold"]),
-        ("Murmeli schedule-outbox free-busy POST, warm", medians["outbox"]),
-        (f"Radicale: {args.attendees} free-busy REPORTs", medians["reports"]),
+        ("Measurement (median ms)", "ms"),
+        ("Murmeli POST /api/availability, warm", f"{medians['warm']:,.1f}"),
+        ("Murmeli POST /api/availability, cold (new process)", f"{medians['cold']:,.1f}"),
+        ("Murmeli schedule-outbox free-busy POST, warm", f"{medians['outbox']:,.1f}"),
+        (f"Radicale: {args.attendees} free-busy REPORTs", f"{medians['reports']:,.1f}"),
     ]
     print(
         f"\n{args.attendees} attendees x {args.events} events (a third weekly recurring), "
         f"2-week window; {args.repeat} rounds, {args.cold} cold starts"
     )
-    print("| Measurement (median ms) | ms |\n|:---|---:|")
-    for label, value in rows:
-        print(f"| {label} | {value:,.1f} |")
+    print(markdown(rows))
     print(f"\nwarm answer: {medians['warm']:.1f} ms (target < 100 ms)")
     print(f"outbox free-busy POST: {medians['outbox']:.1f} ms (target < 150 ms)")
     speed_up = medians["reports"] / medians["warm"]

@@ -47,7 +47,6 @@ from __future__ import annotations
 import argparse
 import base64
 import math
-import os
 import random
 import re
 import shutil
@@ -72,6 +71,7 @@ from importer.connection import ImapEndpoint
 from importer.copy import copy_account
 from importer.settings import ImporterSettings
 from tests.dovecot_process import DovecotServer, available
+from tests.murmeli_process import MURMELI, MurmeliServer
 
 SEED = 20240501
 PASSWORD = "bench-password-1"
@@ -80,7 +80,6 @@ SERIAL_ITEM = f"BODY.PEEK[HEADER.FIELDS ({SERIAL_HEADER.upper()})]".encode()
 SERIAL_KEY = SERIAL_ITEM.replace(b".PEEK", b"")
 MB = 1_000_000
 FSYNC = "optimized"  # Dovecot's default
-MURMELI = [sys.executable, "-m", "davserver.cli"]
 
 # Folder, share of the messages, and the flags its messages tend to have.
 FOLDERS = (
@@ -318,25 +317,23 @@ class MurmeliImporter:
     def __init__(self, root: Path, destination: DovecotServer) -> None:
         root.mkdir()
         self.root = root
-        self.config = root / "murmeli.yaml"
-        self.config.write_text(
+        config = root / "murmeli.yaml"
+        config.write_text(
             f"importer:\n  host: {destination.host}\n  port: {destination.port}\n"
             "  security: none\n  poll_interval: 100ms\n"
         )
-        self.environment = dict(
-            os.environ, MURMELI_DATA=str(root / "data"), MURMELI_CONFIG=str(self.config)
-        )
+        self.murmeli = MurmeliServer(root / "data", config)
         self.daemon: subprocess.Popen | None = None
 
     def start(self) -> None:
         """Creates the database first: two processes creating it at once can fail "locked"."""
-        subprocess.run(
-            [*MURMELI, "import", "status"], env=self.environment, capture_output=True, check=True
-        )
+        created = self.murmeli.cli("import", "status")
+        if created.returncode:
+            raise RuntimeError(f"murmeli import status: {created.stderr.strip()}")
         with open(self.root / "importer.log", "w") as log:
             self.daemon = subprocess.Popen(
                 [*MURMELI, "importer"],
-                env=self.environment,
+                env=self.murmeli.environment(),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
@@ -347,13 +344,11 @@ class MurmeliImporter:
         """Queues the job and waits for it to end: what a user would wait for."""
         password_file = self.root / f"{destination.login}.password"
         password_file.write_text(destination.password + "\n")
-        added = subprocess.run(
-            [
-                *MURMELI, "import", "add", "--from", source.login, "--to", destination.login,
-                "--server", f"{source.host}:{source.port}", "--security", "none",
-                "--allow-plaintext", "--to-password-file", str(password_file), "--password-stdin",
-            ],
-            input=source.password + "\n", capture_output=True, text=True, env=self.environment,
+        added = self.murmeli.cli(
+            "import", "add", "--from", source.login, "--to", destination.login,
+            "--server", f"{source.host}:{source.port}", "--security", "none",
+            "--allow-plaintext", "--to-password-file", str(password_file), "--password-stdin",
+            stdin=source.password + "\n",
         )  # fmt: skip
         if added.returncode:
             raise RuntimeError(f"murmeli import add: {added.stderr.strip()}")
@@ -366,7 +361,7 @@ class MurmeliImporter:
 
     def _state(self, job: str) -> tuple[str, int]:
         """State and messages copied, read from the database as ``import status`` would."""
-        with sqlite3.connect(self.root / "data" / "murmeli.sqlite3", timeout=10) as database:
+        with sqlite3.connect(self.murmeli.data / "murmeli.sqlite3", timeout=10) as database:
             (state,) = database.execute(
                 "SELECT state FROM import_jobs WHERE id = ?", (job,)
             ).fetchone()

@@ -36,7 +36,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
-from dav import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.dav import (
     PASSWORD,
     USER,
     WORK_DIR,
@@ -48,6 +50,7 @@ from dav import (
     run_murmeli,
     version,
 )
+from bench.report import plain
 
 EVENTS = 5000
 ROWS = (
@@ -151,10 +154,7 @@ def table(radicale: Contender, murmeli: Contender) -> str:
             cells.append(f"{contender.rates[row]:8.1f} req/s ({statuses})")
         ratio = murmeli.rates[row] / radicale.rates[row]
         rows.append((row, *cells, f"{ratio:.1f}x"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return plain(rows)
 
 
 def run(args: argparse.Namespace) -> None:

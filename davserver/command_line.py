@@ -70,8 +70,13 @@ def read_password(from_stdin: bool, prompt: str = "Password: ") -> str:
 
 def print_table(rows: list[tuple[str, ...]]) -> None:
     """Aligned columns; the first row is the header."""
+    print(format_table(rows))
+
+
+def format_table(rows: list[tuple[str, ...]]) -> str:
+    """The text ``print_table`` prints, for plain-text emails too."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )

@@ -112,12 +112,16 @@ class ImportDaemon:
             self._thread.join()
 
     def tick(self) -> None:
+        """Only asks the database what could change something: no cancel flags to read while
+        nothing runs, no queue to list while every slot is taken."""
         self._reap()
-        cancelled = self.store.cancel_requested()
-        for job, running in self.running.items():
-            if job in cancelled:
-                running.control.cancel()
-        self._start_queued()
+        if self.running:
+            cancelled = self.store.cancel_requested()
+            for job, running in self.running.items():
+                if job in cancelled:
+                    running.control.cancel()
+        if len(self.running) < self.settings.max_jobs:
+            self._start_queued()
 
     def _start_queued(self) -> None:
         per_host = Counter(running.job.source_host.lower() for running in self.running.values())

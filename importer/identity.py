@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 IDENTITY_HEADERS = ("MESSAGE-ID", "DATE", "FROM", "SUBJECT")
 BODY_PREFIX_SIZE = 1024
@@ -22,6 +22,7 @@ KEPT_SYSTEM_FLAGS = (r"\Seen", r"\Answered", r"\Flagged", r"\Draft")
 _FOLDING = re.compile(rb"\r?\n(?=[ \t])")
 _WHITESPACE = re.compile(rb"[ \t\r\n]+")
 _ANGLE_ADDRESS = re.compile(rb"<[^<>]*>")
+_KEPT_BY_FOLDED = {flag.casefold(): flag for flag in KEPT_SYSTEM_FLAGS}
 
 
 def header_values(header_block: bytes) -> dict[str, bytes]:
@@ -43,17 +44,20 @@ def normalised_message_id(value: bytes) -> bytes:
     return _WHITESPACE.sub(b"", found)
 
 
-def has_message_id(header_block: bytes) -> bool:
-    return bool(header_values(header_block).get("MESSAGE-ID"))
+def has_message_id(values: Mapping[str, bytes]) -> bool:
+    """Whether the headers (from ``header_values``) name a Message-ID."""
+    return bool(values.get("MESSAGE-ID"))
 
 
-def message_identity(header_block: bytes, size: int, body_prefix: bytes | None = None) -> str:
+def message_identity(
+    values: Mapping[str, bytes], size: int, body_prefix: bytes | None = None
+) -> str:
     """The identity (64 hex digits) of a message from its identity headers and size.
 
-    ``body_prefix`` (the first :data:`BODY_PREFIX_SIZE` bytes of the body) is
-    used only when the message has no Message-ID.
+    ``values`` are the headers as ``header_values`` gives them, parsed once per
+    message by the caller. ``body_prefix`` (the first :data:`BODY_PREFIX_SIZE`
+    bytes of the body) is used only when the message has no Message-ID.
     """
-    values = header_values(header_block)
     message_id = normalised_message_id(values.get("MESSAGE-ID", b""))
     digest = hashlib.sha256(b"murmeli-message-identity-1")
     for field in (
@@ -76,11 +80,10 @@ def kept_flags(flags: Iterable[bytes | str]) -> tuple[str, ...]:
     have the copy expunged by the destination's next EXPUNGE.
     """
     kept = []
-    lookup = {flag.casefold(): flag for flag in KEPT_SYSTEM_FLAGS}
     for flag in flags:
         text = flag.decode("utf-8", "replace") if isinstance(flag, bytes) else flag
         if not text.startswith("\\"):
             kept.append(text)
-        elif text.casefold() in lookup:
-            kept.append(lookup[text.casefold()])
+        elif text.casefold() in _KEPT_BY_FOLDED:
+            kept.append(_KEPT_BY_FOLDED[text.casefold()])
     return tuple(kept)

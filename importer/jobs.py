@@ -69,28 +69,25 @@ class JobStore:
 
     def add_many(self, requests: list[tuple[JobRequest, str, str | None]]) -> list[Job]:
         """Queues every request (with its source and destination passwords), or none."""
-        rows = []
+        jobs, rows = [], []
         for request, source_password, destination_password in requests:
-            job = secrets.token_hex(16)
+            job = Job(**request.__dict__, id=secrets.token_hex(16), created_at=int(time.time()))
             sealed_destination = (
                 None
                 if destination_password is None
-                else self.credentials.seal(job, DESTINATION, destination_password)
+                else self.credentials.seal(job.id, DESTINATION, destination_password)
             )
+            jobs.append(job)
             rows.append(
                 {
-                    "id": job,
-                    **request.__dict__,
-                    "source_password": self.credentials.seal(job, SOURCE, source_password),
+                    **job.__dict__,
+                    "source_password": self.credentials.seal(job.id, SOURCE, source_password),
                     "destination_password": sealed_destination,
-                    "state": QUEUED,
-                    "cancel_requested": False,
-                    "created_at": int(time.time()),
                 }
             )
         with self.database.transaction() as connection:
             connection.execute(insert(import_jobs), rows)
-        return [self.get(row["id"]) for row in rows]
+        return jobs
 
     def get(self, job: str) -> Job:
         with self.database.reader() as connection:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage
 
+from davserver.command_line import format_table
 from davserver.database import Database
 from davserver.mail import Mailer, MailError
 from importer.jobs import Job
 from importer.progress import job_progress
-from importer.report import folder_rows, job_report, summary, table
+from importer.report import folder_rows, job_report, summary
 
 logger = logging.getLogger("murmeli.importer")
 
@@ -49,7 +50,7 @@ class ImportNotice:
 
 
 def body(report: dict) -> str:
-    return f"{summary(report)}\n\nFolder by folder:\n\n{table(folder_rows(report))}\n"
+    return f"{summary(report)}\n\nFolder by folder:\n\n{format_table(folder_rows(report))}\n"
 
 
 def _addresses(job: Job) -> set[str]:

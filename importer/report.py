@@ -43,7 +43,7 @@ def job_report(job: Job, progress: list[FolderProgress]) -> dict[str, Any]:
 
 
 def folder_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
-    """A table of the folders (header first) for ``print_table`` and the email."""
+    """A table of the folders (header first) for ``print_table`` and ``format_table``."""
     rows = [("FOLDER", "TO", "COPIED", "SKIPPED", "FAILED", "SIZE")]
     for folder in report["folders"]:
         rows.append(
@@ -55,15 +55,6 @@ def folder_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
             )
         )
     return rows
-
-
-def table(rows: list[tuple[str, ...]]) -> str:
-    """Aligned columns, as in a plain-text email."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
 
 
 def summary(report: dict[str, Any]) -> str:

@@ -43,10 +43,7 @@ class Control:
 
 class JobRunner:
     def __init__(
-        self,
-        settings: ImporterSettings,
-        store: JobStore,
-        on_end: Callable[[Job], None] = lambda job: None,
+        self, settings: ImporterSettings, store: JobStore, on_end: Callable[[Job], None]
     ) -> None:
         self.settings = settings
         self.store = store

@@ -15,6 +15,7 @@ from importer.identity import (
     BODY_PREFIX_SIZE,
     IDENTITY_HEADERS,
     has_message_id,
+    header_values,
     kept_flags,
     message_identity,
 )
@@ -54,13 +55,14 @@ def summarise(client: IMAPClient, uids: Sequence[int]) -> list[MessageSummary]:
         return []
     items = [b"RFC822.SIZE", b"FLAGS", b"INTERNALDATE", HEADER_ITEM]
     fetched = client.fetch(list(uids), items)
-    without_id = [uid for uid, data in fetched.items() if not has_message_id(data[HEADER_KEY])]
+    headers = {uid: header_values(data[HEADER_KEY]) for uid, data in fetched.items()}
+    without_id = [uid for uid, values in headers.items() if not has_message_id(values)]
     prefixes = client.fetch(without_id, [BODY_PREFIX_ITEM]) if without_id else {}
     return [
         MessageSummary(
             uid=uid,
             identity=message_identity(
-                data[HEADER_KEY],
+                headers[uid],
                 data[b"RFC822.SIZE"],
                 prefixes.get(uid, {}).get(BODY_PREFIX_KEY),
             ),
