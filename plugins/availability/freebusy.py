@@ -8,7 +8,7 @@ that reads a schedule-response can read it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import icalendar
@@ -32,6 +32,21 @@ def vfreebusy(
     Addresses without a scheme get ``mailto:``. ``uid`` and ``stamp`` default to
     a fresh UUID and now; pass them for a reproducible reply.
     """
+    return reply_calendar(
+        [freebusy_component(attendee, organizer, start, end, periods, uid, stamp)]
+    )
+
+
+def freebusy_component(
+    attendee: str,
+    organizer: str | None,
+    start: datetime,
+    end: datetime,
+    periods: Sequence[Period],
+    uid: str | None = None,
+    stamp: datetime | None = None,
+) -> icalendar.FreeBusy:
+    """The VFREEBUSY component of ``vfreebusy``, for a reply about several attendees."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     component = icalendar.FreeBusy()
     component.add("uid", uid or str(uuid.uuid4()))
@@ -45,11 +60,17 @@ def vfreebusy(
         if period.end > start and period.start < end:
             clipped = (max(period.start, start), min(period.end, end))
             component.add("freebusy", icalendar.vPeriod(clipped, params={"FBTYPE": period.kind}))
+    return component
+
+
+def reply_calendar(components: Iterable[icalendar.FreeBusy]) -> icalendar.Calendar:
+    """The METHOD:REPLY VCALENDAR around ``components``."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("method", "REPLY")
-    calendar.add_component(component)
+    for component in components:
+        calendar.add_component(component)
     return calendar
 
 

@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import icalendar
-
 from davserver.accounts.directory import User
 from davserver.collections import Collections
 from plugins.availability.busy import Period, merge
-from plugins.availability.freebusy import vfreebusy
+from plugins.availability.freebusy import freebusy_component, reply_calendar
 from plugins.availability.index import BusyIndex
 from plugins.availability.query import Query
 from plugins.availability.slots import find_slots
@@ -57,17 +55,12 @@ class Answer:
 
     def as_icalendar(self) -> bytes:
         """One VFREEBUSY per attendee with known availability (RFC 5545 §3.6.4)."""
-        calendar = icalendar.Calendar()
-        calendar.add("prodid", "-//Murmeli//availability//EN")
-        calendar.add("version", "2.0")
-        calendar.add("method", "REPLY")
         organiser = f"mailto:{self.organiser.email}" if self.organiser.email else None
-        for name, periods in self.busy.items():
-            start, end = self.query.window_start, self.query.window_end
-            single = vfreebusy(self.addresses[name], organiser, start, end, periods)
-            for component in single.walk("VFREEBUSY"):
-                calendar.add_component(component)
-        return calendar.to_ical()
+        start, end = self.query.window_start, self.query.window_end
+        return reply_calendar(
+            freebusy_component(self.addresses[name], organiser, start, end, periods)
+            for name, periods in self.busy.items()
+        ).to_ical()
 
 
 class Availability:
@@ -80,13 +73,14 @@ class Availability:
         busy: dict[str, list[Period]] = {}
         unknown: list[Unknown] = []
         addresses: dict[str, str] = {}
-        for attendee in (organiser.name, *query.attendees):
-            resolved = self._visibility.resolve(organiser, attendee)
+        for resolved in self._visibility.resolve_all(organiser, (organiser.name, *query.attendees)):
             if isinstance(resolved, Unknown):
                 unknown.append(resolved)
             elif resolved.user.name not in busy:
                 user = resolved.user
-                busy[user.name] = self._busy_of(user, resolved.calendars, query)
+                busy[user.name] = self._periods(
+                    user, resolved.calendars, query.window_start, query.window_end, query.zone
+                )
                 addresses[user.name] = f"mailto:{user.email}" if user.email else user.name
         everyone = merge(period for periods in busy.values() for period in periods)
         slots = find_slots(
@@ -110,9 +104,6 @@ class Availability:
         if isinstance(resolved, Unknown):
             return resolved
         return self._periods(resolved.user, resolved.calendars, start, end, zone)
-
-    def _busy_of(self, user: User, calendars: tuple[str, ...], query: Query) -> list[Period]:
-        return self._periods(user, calendars, query.window_start, query.window_end, query.zone)
 
     def _periods(
         self,

@@ -8,11 +8,12 @@ and an external organiser sees only what was shared with them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from davserver.accounts.directory import Directory, User
 from davserver.collections import Collections
-from plugins.sharing.shares import Shares
+from plugins.sharing.shares import Received, Shares
 
 NO_SUCH_USER = "no such user here"
 NOT_SHARED = "does not share a calendar with the organiser"
@@ -37,20 +38,27 @@ class Visibility:
         self._collections = collections
 
     def resolve(self, organiser: User, attendee: str) -> Visible | Unknown:
-        user = self._directory.find_by_address(attendee)
-        if user is None:
-            return Unknown(attendee, NO_SUCH_USER)
-        if user.name == organiser.name or _both_members(organiser, user):
-            calendars = self._collections.calendars_of(user.name)
-        else:
-            calendars = [
-                received.collection
-                for received in self._shares.received_by(organiser.name, organiser.groups)
-                if received.owner == user.name
-            ]
-        if not calendars:
-            return Unknown(attendee, NOT_SHARED)
-        return Visible(user, tuple(calendars))
+        return self.resolve_all(organiser, [attendee])[0]
+
+    def resolve_all(self, organiser: User, attendees: Iterable[str]) -> list[Visible | Unknown]:
+        """Each attendee resolved; the shares the organiser received are read at most once."""
+        received: list[Received] | None = None
+        resolved: list[Visible | Unknown] = []
+        for attendee in attendees:
+            user = self._directory.find_by_address(attendee)
+            if user is None:
+                resolved.append(Unknown(attendee, NO_SUCH_USER))
+                continue
+            if user.name == organiser.name or _both_members(organiser, user):
+                calendars = self._collections.calendars_of(user.name)
+            else:
+                if received is None:
+                    received = self._shares.received_by(organiser.name, organiser.groups)
+                calendars = [share.collection for share in received if share.owner == user.name]
+            resolved.append(
+                Visible(user, tuple(calendars)) if calendars else Unknown(attendee, NOT_SHARED)
+            )
+        return resolved
 
 
 def _both_members(first: User, second: User) -> bool:

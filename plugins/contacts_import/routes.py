@@ -46,9 +46,9 @@ def register(api: Api, services: Services) -> None:
         if owner_of(addressbook) != request.user.name:
             raise HttpError(403, f"{addressbook} is not your address book")
 
-    def preview(pending: Pending, raw: bytes, first: int = 10) -> tuple[Plan, dict]:
+    def planned(pending: Pending, raw: bytes) -> Plan:
         new = pending.new_addressbook is not None
-        planned = plan(
+        return plan(
             raw,
             pending.group,
             existing_uids(collections, pending.addressbook, new),
@@ -56,12 +56,14 @@ def register(api: Api, services: Services) -> None:
             pending.kind,
             seed=pending.seed,
         )
-        return planned, {
+
+    def preview(pending: Pending, raw: bytes, first: int) -> dict:
+        return {
             "id": pending.id,
             "addressbook": pending.addressbook,
             "new_addressbook": pending.new_addressbook,
             "expires_in": uploads.expires_in(pending),
-            "preview": planned.preview(first),
+            "preview": planned(pending, raw).preview(first),
         }
 
     def upload(request: Request) -> Response:
@@ -83,7 +85,7 @@ def register(api: Api, services: Services) -> None:
             seed=str(uuid.uuid4()),
         )
         try:
-            _, answer = preview(pending, raw, _first(query))
+            answer = preview(pending, raw, _first(query))
         except Exception:
             uploads.remove(pending.id)
             raise
@@ -97,19 +99,19 @@ def register(api: Api, services: Services) -> None:
 
     def show(request: Request) -> Response:
         pending, raw = found(request)
-        return json_response(preview(pending, raw, _first(request.query()))[1])
+        return json_response(preview(pending, raw, _first(request.query())))
 
     def commit_import(request: Request) -> Response:
         pending, raw = found(request)
-        planned, _ = preview(pending, raw)
-        count = commit(collections, pending.addressbook, planned, pending.new_addressbook)
+        import_plan = planned(pending, raw)
+        count = commit(collections, pending.addressbook, import_plan, pending.new_addressbook)
         uploads.remove(pending.id)
         return json_response(
             {
                 "imported": count,
                 "addressbook": pending.addressbook,
-                "group": planned.group,
-                "problems": [problem.as_json() for problem in planned.problems],
+                "group": import_plan.group,
+                "problems": [problem.as_json() for problem in import_plan.problems],
             }
         )
 

@@ -8,9 +8,10 @@ the export and import again.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from plugins.contacts_import.contact import Contact
+from plugins.contacts_import.contact import Contact, Typed
 
 # Deliberately permissive: an address a mail client would try, no more.
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\".]+$")
@@ -46,23 +47,32 @@ def check_contact(contact: Contact, value_lines: dict[str, int]) -> list[Problem
     ``value_lines`` maps a value to the line it was read from, when that is not
     the contact's own first line (vCards spread over several lines).
     """
+    contact.emails, bad_emails = _checked(
+        contact.emails, valid_email, "email", contact.line, value_lines
+    )
+    contact.tels, bad_tels = _checked(
+        contact.tels, valid_phone, "phone number", contact.line, value_lines
+    )
+    return bad_emails + bad_tels
+
+
+def _checked(
+    values: list[Typed],
+    valid: Callable[[str], bool],
+    what: str,
+    line: int,
+    value_lines: dict[str, int],
+) -> tuple[list[Typed], list[Problem]]:
+    """The valid ``values``, and a problem for each one dropped."""
+    kept: list[Typed] = []
     problems: list[Problem] = []
-    kept_emails = []
-    for email in contact.emails:
-        if valid_email(email.value):
-            kept_emails.append(email)
+    for typed in values:
+        if valid(typed.value):
+            kept.append(typed)
         else:
-            line = value_lines.get(email.value, contact.line)
-            problems.append(Problem(line, f"invalid email {email.value!r} dropped"))
-    kept_tels = []
-    for tel in contact.tels:
-        if valid_phone(tel.value):
-            kept_tels.append(tel)
-        else:
-            line = value_lines.get(tel.value, contact.line)
-            problems.append(Problem(line, f"invalid phone number {tel.value!r} dropped"))
-    contact.emails, contact.tels = kept_emails, kept_tels
-    return problems
+            where = value_lines.get(typed.value, line)
+            problems.append(Problem(where, f"invalid {what} {typed.value!r} dropped"))
+    return kept, problems
 
 
 def name_only(line: int, name: str) -> Problem:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from davserver.accounts.directory import AccountError
 from davserver.api import Api, HttpError, Request, Response, json_response, text_field
 from davserver.collections import CollectionChanged
 from davserver.services import Services
@@ -111,7 +110,8 @@ def register(api: Api, services: Services) -> None:
 
 
 def translated(handler: Handler) -> Handler:
-    """Unknown group or merge: 404; a card changed meanwhile: 409; other bad input: 400."""
+    """Unknown group or merge: 404; a card changed meanwhile: 409 (other bad input is 400,
+    as on every route)."""
 
     def answer(request: Request) -> Response:
         try:
@@ -120,7 +120,5 @@ def translated(handler: Handler) -> Handler:
             raise HttpError(404, str(error)) from None
         except CollectionChanged as error:
             raise HttpError(409, str(error)) from None
-        except AccountError as error:
-            raise HttpError(400, str(error)) from None
 
     return answer

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from davserver.api import Api, HttpError, Request, Response, json_response, text_field
 from davserver.services import Services
-from plugins.publish.links import base_url, check_mode
+from plugins.publish.links import base_url
 from plugins.publish.snapshot import Feeds
 from plugins.publish.subscription import FeedApplication
 from plugins.sharing.shares import collection_owner, normalise_collection
@@ -37,7 +37,7 @@ def register(api: Api, services: Services) -> None:
     def publish(request: Request) -> Response:
         body = request.json()
         collection = own_collection(request, text_field(body, "collection"))
-        mode = check_mode(text_field(body, "mode", required=False) or "full")
+        mode = text_field(body, "mode", required=False) or "full"
         link = links.publish(collection, mode)
         return json_response(link.as_json(base_url(server, request.environ)))
 

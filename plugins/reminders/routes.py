@@ -26,6 +26,13 @@ def _invalid() -> Response:
     return link_page(404, "Link not valid", "<p>This stop link is unknown or has expired.</p>")
 
 
+def _stopped_alarm(summary: str) -> str:
+    return (
+        "<p>No more reminders will be sent for this alarm of "
+        f"<strong>{escape(summary or '(untitled event)')}</strong>.</p>"
+    )
+
+
 def register(api: Api, services: Services) -> None:
     store = ReminderStore(services.database)
 
@@ -33,24 +40,14 @@ def register(api: Api, services: Services) -> None:
         summary = store.stop_summary(request.params["token"])
         if summary is None:
             return _invalid()
-        return link_page(
-            200,
-            "Stop reminders?",
-            f"<p>No more reminders will be sent for this alarm of "
-            f"<strong>{escape(summary or '(untitled event)')}</strong>.</p>"
-            '<form method="post"><button type="submit">Stop reminders</button></form>',
-        )
+        button = '<form method="post"><button type="submit">Stop reminders</button></form>'
+        return link_page(200, "Stop reminders?", _stopped_alarm(summary) + button)
 
     def stop(request: Request) -> Response:
         summary = store.stop(request.params["token"])
         if summary is None:
             return _invalid()
-        return link_page(
-            200,
-            "Reminders stopped",
-            f"<p>No more reminders will be sent for this alarm of "
-            f"<strong>{escape(summary or '(untitled event)')}</strong>.</p>",
-        )
+        return link_page(200, "Reminders stopped", _stopped_alarm(summary))
 
     api.route("GET", STOP_PREFIX + "{token}", confirm, public=True)
     api.route("POST", STOP_PREFIX + "{token}", stop, public=True)

@@ -59,7 +59,7 @@ class Sharing(sharing.BaseSharing):
         found = self._shares.received_by(name, groups, f"/{owner}/{collection}/")
         if not found:
             return None
-        row = self._with_title(_row(found[0], name))
+        [row] = self._with_titles([_row(found[0], name)])
         return {"mapped": True, "Hidden": False, **row}
 
     def database_list_sharing(
@@ -79,37 +79,46 @@ class Sharing(sharing.BaseSharing):
             return []
         if EnabledByOwner is False or EnabledByUser is False:
             return []
-        rows = self._rows(OwnerOrUser, User, PathMapped)
         wanted = {"PathOrToken": PathOrToken, "PathMapped": PathMapped, "Conversion": Conversion}
-        return [
-            row
-            for row in rows
-            if all(value is None or row[key] == value for key, value in wanted.items())
-        ]
+
+        def matches(row: dict) -> bool:
+            return all(value is None or row[key] == value for key, value in wanted.items())
+
+        received, owned = self._rows(OwnerOrUser, User, PathMapped)
+        titled = self._with_titles([row for row in received if matches(row)])
+        return titled + [row for row in owned if matches(row)]
 
     def _rows(
         self, owner_or_user: str | None, user: str | None, path_mapped: str | None
-    ) -> list[dict]:
+    ) -> tuple[list[dict], list[dict]]:
+        """Rows of the shares ``who`` received, and of those they (or anyone) made."""
         who = user or owner_or_user
-        if who:
-            name, groups = _split_user(who)
-            rows = [
-                self._with_title(_row(received, name))
-                for received in self._shares.received_by(name, groups)
+        if not who:
+            return [], [
+                _owned_row(share) for share in self._shares.owned_by(collection=path_mapped)
             ]
-            if user is None or user != owner_or_user:
-                rows += [_owned_row(share) for share in self._shares.owned_by(name)]
-            return rows
-        return [_owned_row(share) for share in self._shares.owned_by(collection=path_mapped)]
+        name, groups = _split_user(who)
+        received = [_row(share, name) for share in self._shares.received_by(name, groups)]
+        owned: list[dict] = []
+        if user is None or user != owner_or_user:
+            owned = [_owned_row(share) for share in self._shares.owned_by(name)]
+        return received, owned
 
-    def _with_title(self, row: dict) -> dict:
-        """Name the collection after its owner too: the recipient has a "Calendar" of their own."""
+    def _with_titles(self, rows: list[dict]) -> list[dict]:
+        """Name each collection after its owner too: the recipient has a "Calendar" of their own.
+        The titles are read under one shared lock, taken only when there is a row to name."""
+        if not rows:
+            return rows
         with self._storage.acquire_lock("r"):
-            collection = next(iter(self._storage.discover(row["PathMapped"])), None)
-            title = collection.get_meta("D:displayname") if collection is not None else None
-        name = title or row["PathMapped"].strip("/").split("/")[-1]
-        row["Properties"] = {"D:displayname": f"{name} ({row['Owner']})"}
-        return row
+            titles = [self._title(row["PathMapped"]) for row in rows]
+        for row, title in zip(rows, titles, strict=True):
+            name = title or row["PathMapped"].strip("/").split("/")[-1]
+            row["Properties"] = {"D:displayname": f"{name} ({row['Owner']})"}
+        return rows
+
+    def _title(self, path: str) -> str | None:
+        collection = next(iter(self._storage.discover(path)), None)
+        return collection.get_meta("D:displayname") if collection is not None else None
 
     def database_create_sharing(self, *args: Any, **kwargs: Any) -> dict:
         return {"status": "not-implemented"}
