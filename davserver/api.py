@@ -22,6 +22,9 @@ from davserver.accounts.directory import AccountError, Directory, User
 
 logger = logging.getLogger("murmeli.api")
 MAX_JSON_BODY = 1024 * 1024
+# One realm for the DAV tree and the API, so clients file one password for both.
+REALM = "Murmeli"
+BASIC_CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8"'
 
 
 class HttpError(Exception):
@@ -98,10 +101,9 @@ def text_field(body: dict, name: str, required: bool = True) -> Any:
 
 
 class Api:
-    def __init__(self, authenticator: Authenticator, directory: Directory, realm: str) -> None:
+    def __init__(self, authenticator: Authenticator, directory: Directory) -> None:
         self._authenticator = authenticator
         self._directory = directory
-        self._realm = realm
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
 
     def route(self, method: str, pattern: str, handler: Handler, public: bool = False) -> None:
@@ -144,7 +146,7 @@ class Api:
 
     def _challenge(self) -> Response:
         response = error_response(401, "authentication required")
-        response.headers["WWW-Authenticate"] = f'Basic realm="{self._realm}", charset="UTF-8"'
+        response.headers["WWW-Authenticate"] = BASIC_CHALLENGE
         return response
 
     @staticmethod

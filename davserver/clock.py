@@ -31,7 +31,3 @@ class FileClock:
         if instant.tzinfo is None:
             raise ValueError(f"{self._path}: the instant {text!r} needs a UTC offset")
         return instant.astimezone(UTC)
-
-
-def clock_for(test_clock_file: Path | None) -> SystemClock | FileClock:
-    return FileClock(test_clock_file) if test_clock_file else SystemClock()

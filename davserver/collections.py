@@ -78,7 +78,7 @@ class Collections:
     ) -> dict[str, str]:
         """Store ``put`` (href -> vCard/iCalendar text) and remove ``delete``, all or nothing.
 
-        Everything is parsed before anything is written; if storing still fails
+        Everything is parsed before the write lock is taken; if storing still fails
         half way, the touched items are put back as they were. With ``expect``
         (href -> text read earlier, None for "absent"), nothing is written unless
         each of those items is still so: a change a client made meanwhile raises
@@ -86,9 +86,9 @@ class Collections:
         as stored.
         """
         delete = list(delete)
+        parsed = {href: _item(text) for href, text in put.items()}
         with self._storage.acquire_lock("w"):
             collection = self._collection(path)
-            parsed = {href: self._item(collection.path, text) for href, text in put.items()}
             self._check_unchanged(path, collection, expect or {})
             touched = [*parsed, *delete]
             before = {href: item for href, item in collection.get_multi(touched) if item}
@@ -115,7 +115,7 @@ class Collections:
         for put in changes.values():
             for text in put.values():
                 if text not in prepared:
-                    prepared[text] = self._item("", text)  # placed by _moved
+                    prepared[text] = _item(text)
         with self._storage.acquire_lock("w"):
             targets = [(self._collection(path), put) for path, put in changes.items()]
             touched: list[tuple[storage.BaseCollection, list[str], dict]] = []
@@ -124,7 +124,7 @@ class Collections:
                     before = {href: item for href, item in collection.get_multi(list(put)) if item}
                     touched.append((collection, list(put), before))
                     for href, text in put.items():
-                        collection.upload(href, _moved(prepared[text], collection.path))
+                        collection.upload(href, prepared[text])
             except Exception:
                 for collection, hrefs, before in reversed(touched):
                     self._restore(collection, hrefs, before)
@@ -199,14 +199,6 @@ class Collections:
         self._storage.create_collection(path, props={"tag": "VADDRESSBOOK", "D:displayname": name})
 
     @staticmethod
-    def _item(collection_path: str, text: str) -> radicale_item.Item:
-        item = radicale_item.Item(
-            collection_path=collection_path, vobject_item=vobject.readOne(text)
-        )
-        item.prepare()
-        return item
-
-    @staticmethod
     def _restore(collection, touched: list[str], before: dict) -> None:
         for href in touched:
             if href in before:
@@ -227,14 +219,13 @@ class Collections:
         return kind
 
 
-def _moved(item: radicale_item.Item, collection_path: str) -> radicale_item.Item:
-    """``item`` for another collection, with everything already computed from its text."""
-    return radicale_item.Item(
-        collection_path=collection_path,
-        text=item.serialize(),
-        etag=item.etag,
-        uid=item.uid,
-        name=item.name,
-        component_name=item.component_name,
-        time_range=item.time_range,
-    )
+def _item(text: str) -> radicale_item.Item:
+    """``text`` parsed, with all Radicale stores about it computed, before any lock is taken.
+
+    Not tied to a collection: ``upload`` reads only these values, and Radicale
+    names the collection path only in errors about parsing, which cannot
+    happen again. So one item can be uploaded into several collections.
+    """
+    item = radicale_item.Item(collection_path="", vobject_item=vobject.readOne(text))
+    item.prepare()
+    return item

@@ -56,24 +56,20 @@ def serve(services: Services) -> None:
         logger.warning("no users yet: add one with `murmeli user add NAME` (see README.md)")
     worker = threading.Thread(target=server.serve, name="murmeli-http", daemon=True)
     worker.start()
-    reminder_worker = reminders.start(services, scheme, host, port)
-    scheduling_mail = start_scheduling_mail(services, scheme, host, port)
-    sweeper = Sweeper(
-        services.secure_delivery, services.settings.relay.secure_message_sweep
-    ).start()
     importer = build_daemon(services) if services.settings.importer.enabled else None
+    background = [
+        relay,
+        importer,
+        reminders.start(services, scheme, host, port),
+        start_scheduling_mail(services, scheme, host, port),
+        Sweeper(services.secure_delivery, services.settings.relay.secure_message_sweep).start(),
+    ]
     if importer is not None:
         importer.start()
     stop.wait()
-    if relay is not None:
-        relay.stop()
-    if importer is not None:
-        importer.stop()
-    if reminder_worker is not None:
-        reminder_worker.stop()
-    if scheduling_mail is not None:
-        scheduling_mail.stop()
-    sweeper.stop()
+    for running in background:  # disabled ones are None
+        if running is not None:
+            running.stop()
     logger.info("stopping: finishing requests in flight")
     server.stop()
     worker.join(timeout=15)

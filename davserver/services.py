@@ -21,7 +21,7 @@ from davserver.accounts.app_passwords import AppPasswords
 from davserver.accounts.authenticator import Authenticator
 from davserver.accounts.directory import ORGANISATION_GROUP, Directory
 from davserver.accounts.radicale_auth import Auth
-from davserver.clock import FileClock, SystemClock, clock_for
+from davserver.clock import FileClock, SystemClock
 from davserver.collections import Collections
 from davserver.database import Database, default_url, open_database
 from davserver.mail import Mailer
@@ -84,7 +84,8 @@ class Services:
     @cached_property
     def clock(self) -> SystemClock | FileClock:
         """The one notion of "now" of time-driven features (a file in acceptance tests)."""
-        return clock_for(self.settings.server.test_clock_file)
+        test_clock_file = self.settings.server.test_clock_file
+        return FileClock(test_clock_file) if test_clock_file else SystemClock()
 
     @cached_property
     def mailer(self) -> Mailer:
@@ -101,10 +102,6 @@ class Services:
             self.authenticator,
             self.mailer,
         )
-
-    def scheduling_layer(self, dav):
-        """Radicale's WSGI app with CalDAV scheduling around it, unless scheduling is off."""
-        return self.scheduling.layer(dav) if self.settings.scheduling.enabled else dav
 
     @cached_property
     def published_calendars(self) -> PublishedCalendars:

@@ -59,10 +59,9 @@ def close(smtp: smtplib.SMTP) -> None:
         smtp.close()
 
 
-def _password(password_file: Path | None, section: str) -> str:
-    """Read at each connection, so a rotated password needs no restart."""
-    if password_file is None:
-        raise OSError(f"{section}.username needs {section}.password_file")
+def _password(password_file: Path, section: str) -> str:
+    """Read at each connection, so a rotated password needs no restart. Never None here:
+    both settings sections refuse a ``username`` without a ``password_file``."""
     try:
         return password_file.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:

@@ -39,12 +39,13 @@ ROUTE_MODULES = (
 
 
 def build_application(services: Services) -> Application:
-    api = Api(services.authenticator, services.directory, realm="Murmeli")
+    api = Api(services.authenticator, services.directory)
     for module in ROUTE_MODULES:
         module.register(api, services)
     server = services.settings.server
+    dav = RadicaleApplication(services.radicale_configuration)
     return Application(
-        services.scheduling_layer(RadicaleApplication(services.radicale_configuration)),
+        services.scheduling.layer(dav) if services.settings.scheduling.enabled else dav,
         {
             "/api/": api,
             "/.token/": publish_routes.feed_application(services),

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from davserver.accounts.secrets import hash_secret
@@ -25,12 +26,12 @@ _TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+# One row per team membership (one with team NULL for a user in none).
+_USERS_WITH_TEAMS = select(
+    users.c.name, users.c.email, users.c.role, team_members.c.team
+).outerjoin(team_members, team_members.c.user == users.c.name)
 # Built once: the lookup runs on every authenticated request.
-_USER_WITH_TEAMS = (
-    select(users.c.name, users.c.email, users.c.role, team_members.c.team)
-    .outerjoin(team_members, team_members.c.user == users.c.name)
-    .where(users.c.name == bindparam("name"))
-)
+_USER_WITH_TEAMS = _USERS_WITH_TEAMS.where(users.c.name == bindparam("name"))
 
 
 class AccountError(ValueError):
@@ -49,6 +50,19 @@ class User:
         """Teams, plus the organisation-wide group unless external."""
         extra = set() if self.role == "external" else {ORGANISATION_GROUP}
         return set(self.teams) | extra
+
+
+def _users(rows: Iterable[Row]) -> list[User]:
+    """Users from rows of ``_USERS_WITH_TEAMS``, in the order they first appear."""
+    found: dict[str, tuple[Row, list[str]]] = {}
+    for row in rows:
+        _, member_of = found.setdefault(row.name, (row, []))
+        if row.team is not None:
+            member_of.append(row.team)
+    return [
+        User(row.name, row.email, row.role, tuple(sorted(member_of)))
+        for row, member_of in found.values()
+    ]
 
 
 def check_user_name(name: str) -> str:
@@ -118,12 +132,10 @@ class Directory:
 
     def get(self, name: str) -> User:
         with self._db.reader() as connection:
-            rows = connection.execute(_USER_WITH_TEAMS, {"name": name}).all()
-        if not rows:
+            found = _users(connection.execute(_USER_WITH_TEAMS, {"name": name}))
+        if not found:
             raise AccountError(f"no such user {name!r}")
-        first = rows[0]
-        member_of = sorted(row.team for row in rows if row.team is not None)
-        return User(first.name, first.email, first.role, tuple(member_of))
+        return found[0]
 
     def find(self, name: str) -> User | None:
         try:
@@ -135,18 +147,36 @@ class Directory:
         """A user by name or email (``mailto:`` prefix and case ignored for emails)."""
         address = address.removeprefix("mailto:").removeprefix("MAILTO:")
         if "@" in address:
+            by_email = _USERS_WITH_TEAMS.where(func.lower(users.c.email) == address.lower())
             with self._db.reader() as connection:
-                name = connection.execute(
-                    select(users.c.name).where(func.lower(users.c.email) == address.lower())
-                ).scalar()
-            if name is not None:
-                return self.get(name)
+                found = _users(connection.execute(by_email))
+            if found:
+                return found[0]
         return self.find(address)
 
-    def list(self) -> list[User]:
+    def find_all_by_address(self, addresses: Iterable[str]) -> dict[str, User]:
+        """``find_by_address`` of many addresses (an event's attendees) in two queries:
+        address -> user, for the addresses that name one."""
+        bare = {a: a.removeprefix("mailto:").removeprefix("MAILTO:") for a in addresses}
+        if not bare:
+            return {}
+        emails = {b.lower() for b in bare.values() if "@" in b}
+        lowered = func.lower(users.c.email)
         with self._db.reader() as connection:
-            names = connection.execute(select(users.c.name).order_by(users.c.name)).scalars()
-            return [self.get(name) for name in list(names)]
+            by_email = dict(
+                connection.execute(select(lowered, users.c.name).where(lowered.in_(emails))).all()
+            )
+            names = {a: by_email.get(b.lower(), b) for a, b in bare.items()}
+            found = _users(
+                connection.execute(_USERS_WITH_TEAMS.where(users.c.name.in_(set(names.values()))))
+            )
+        by_name = {user.name: user for user in found}
+        return {a: by_name[name] for a, name in names.items() if name in by_name}
+
+    def list(self) -> list[User]:
+        """Every user, by name, in one query (the reminder scan asks at every poll)."""
+        with self._db.reader() as connection:
+            return _users(connection.execute(_USERS_WITH_TEAMS.order_by(users.c.name)))
 
     def set_password(self, name: str, password: str) -> None:
         self._change(name, password_hash=hash_secret(password))
