@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 
+import icalendar
+
 from davserver.accounts.directory import User
 from plugins.scheduling import itip
 from plugins.scheduling.delivery import DELIVERED, UNDELIVERED, Deliveries
@@ -34,10 +36,17 @@ class SchedulingAgent:
         self.replies = replies
         self._tags = tags
 
-    def plan_put(self, user: User, item_path: str, old_text: str | None, body: bytes) -> Plan:
+    @staticmethod
+    def scheduling_object(body: bytes) -> icalendar.Calendar | None:
+        """The PUT body parsed, when it is a scheduling object (it has an ORGANIZER): the one
+        parse of it, before any other work, which no other PUT needs."""
         new = itip.parse(body)
-        if new is None or itip.organizer_of(new) is None:
-            return Plan()
+        return new if itip.organizer_of(new) is not None else None
+
+    def plan_put(
+        self, user: User, item_path: str, old_text: str | None, new: icalendar.Calendar
+    ) -> Plan:
+        """``new``: the ``scheduling_object`` of the body."""
         old = itip.parse(old_text)
         if is_organiser(user, new):
             return self._implicit.organiser_put(user, item_path, old, new)

@@ -96,11 +96,21 @@ class Deliveries:
 
     def recipient(self, prop: icalendar.vCalAddress) -> Recipient:
         address = itip.address(prop)
-        return Recipient(address, prop, self._local_user(address))
+        return self.recipients({address: prop})[address]
 
-    def _local_user(self, address: str) -> User | None:
+    def recipients(self, props: dict[str, icalendar.vCalAddress]) -> dict[str, Recipient]:
+        """address (itip.address) -> Recipient for each of ``props``; the ``mailto:`` ones are
+        looked up together, not one query per attendee."""
+        by_email = self._directory.find_all_by_address(a for a in props if a.startswith("mailto:"))
+        return {
+            a: Recipient(a, prop, by_email.get(a) or self._principal(a))
+            for a, prop in props.items()
+        }
+
+    def _principal(self, address: str) -> User | None:
+        """The account a principal URL (``/name/``) names, if the address is one."""
         if address.startswith("mailto:"):
-            return self._directory.find_by_address(address)
+            return None
         path = urlsplit(address).path if "://" in address else address
         parts = path.strip("/").split("/")
         return self._directory.find(parts[0]) if path.startswith("/") and len(parts) == 1 else None

@@ -56,11 +56,6 @@ def _named_zone(moment: datetime) -> bool:
     return moment.tzinfo is not None and str(moment.tzinfo) not in ("UTC", "None")
 
 
-def _master(calendar: icalendar.Calendar) -> icalendar.Component:
-    by_key = itip.by_instance(calendar)
-    return by_key.get("") or next(iter(by_key.values()))
-
-
 def _person(prop: object) -> str:
     name = getattr(prop, "params", {}).get("CN")
     mail = str(prop).removeprefix("mailto:").removeprefix("MAILTO:")
@@ -108,14 +103,14 @@ def _html(title: str, facts: list[tuple[str, str]], links: dict[str, str], note:
 
 def compose_itip(
     mail: OutgoingMail,
+    calendar: icalendar.Calendar,
     sender: Address,
     reply_to: str | None,
     zone: ZoneInfo,
     links: dict[str, str],
 ) -> EmailMessage:
-    """The iMIP message for one queued iTIP message (REQUEST, CANCEL or REPLY)."""
-    calendar = icalendar.Calendar.from_ical(mail.payload)
-    master = _master(calendar)
+    """The iMIP message for one queued iTIP message (REQUEST, CANCEL or REPLY), parsed."""
+    master = itip.master(calendar)
     summary = str(master.get("SUMMARY", "")) or "(untitled event)"
     headline = _HEADLINES[mail.kind]
     note = ""
@@ -170,7 +165,7 @@ def _envelope(to: str, subject: str, sender: Address, reply_to: str | None) -> E
 
 def notice(who: str, answer: str, calendar: icalendar.Calendar, zone: ZoneInfo) -> str:
     """The JSON payload of a NOTICE: ``Bob <bob@…> accepted: Title``."""
-    master = _master(calendar)
+    master = itip.master(calendar)
     summary = str(master.get("SUMMARY", "")) or "(untitled event)"
     subject = f"{who} {_ANSWER_WORDS.get(answer, 'answered')}: {summary}"
     lines = [subject, ""] + [f"{label}: {value}" for label, value in _facts(master, zone)]

@@ -91,7 +91,7 @@ class ImplicitScheduling:
         reschedule.reset_answers(new, reschedule.rescheduled(old, new), own)
         visible = _visible_change(old, new)
         instances = itip.cancelled_instances(old, new)
-        recipients = {a: self._deliveries.recipient(prop) for a, prop in {**before, **now}.items()}
+        recipients = self._deliveries.recipients({**before, **now})
         invitation = Message.of(itip.request(new))
         messages: dict[str, list[Message]] = {}
         for address, prop in now.items():
@@ -157,7 +157,7 @@ class ImplicitScheduling:
         if uid is None:
             return plan
         before = _others(own_addresses(organiser), old)
-        recipients = {a: self._deliveries.recipient(prop) for a, prop in before.items()}
+        recipients = self._deliveries.recipients(before)
         messages = {a: [Message.of(itip.cancel(old, prop))] for a, prop in before.items()}
         self._plan_deliveries(plan, organiser, uid, recipients, messages, old, {})
         plan.after.append(lambda: self._copies.forget(uid, organiser.name))

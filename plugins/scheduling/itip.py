@@ -94,6 +94,12 @@ def by_instance(calendar: icalendar.Calendar | None) -> dict[str, icalendar.Comp
     return {recurrence_key(c): c for c in components(calendar)}
 
 
+def master(calendar: icalendar.Calendar | None) -> icalendar.Component | None:
+    """The master component, or else the first override (an invitation to one occurrence)."""
+    by_key = by_instance(calendar)
+    return by_key.get("") or next(iter(by_key.values()), None)
+
+
 def sequence(component: icalendar.Component | None) -> int:
     return int(component.get("SEQUENCE", 0)) if component is not None else 0
 
@@ -188,20 +194,20 @@ def cancel(
 ) -> icalendar.Calendar:
     """CANCEL for ``recipient``: of the whole object, or of one instance (its recurrence key)."""
     by_key = by_instance(calendar)
-    master = by_key.get("") or next(iter(by_key.values()))
-    part = icalendar.Event() if master.name == "VEVENT" else icalendar.Todo()
+    main = master(calendar)
+    part = icalendar.Event() if main.name == "VEVENT" else icalendar.Todo()
     for name in ("UID", "SUMMARY", "LOCATION", "DTSTART", "DTEND", "ORGANIZER"):
-        if name in master:
-            part[name] = master[name]
+        if name in main:
+            part[name] = main[name]
     source = by_key.get(instance or "")
     if instance:
-        source = source or master
+        source = source or main
         part.pop("DTSTART", None)
         part.pop("DTEND", None)
-        part["RECURRENCE-ID"] = instance_id(master, instance, source)
+        part["RECURRENCE-ID"] = instance_id(main, instance, source)
         part["DTSTART"] = part["RECURRENCE-ID"]
     part.add("DTSTAMP", datetime.now(UTC))
-    part.add("SEQUENCE", sequence(source if source is not None else master) + 1)
+    part.add("SEQUENCE", sequence(source if source is not None else main) + 1)
     part.add("STATUS", "CANCELLED")
     part.add("ATTENDEE", recipient)
     return message("CANCEL", [cleaned(part)], calendar)
@@ -299,10 +305,10 @@ def _original(component: icalendar.Component, attendee: str) -> str:
 def declined(calendar: icalendar.Calendar, attendee: str) -> icalendar.Calendar | None:
     """The REPLY of an attendee who deleted their copy: DECLINED, unless already so or the
     event was cancelled (RFC 6638 §3.2.2.3)."""
-    master = by_instance(calendar).get("") or next(iter(by_instance(calendar).values()), None)
-    if master is None or _is_cancelled(master) or partstat(master, attendee) in (None, "DECLINED"):
+    main = master(calendar)
+    if main is None or _is_cancelled(main) or partstat(main, attendee) in (None, "DECLINED"):
         return None
-    return message("REPLY", [reply_part(master, attendee, "DECLINED")], calendar)
+    return message("REPLY", [reply_part(main, attendee, "DECLINED")], calendar)
 
 
 def apply_reply(organiser_copy: icalendar.Calendar, answer: icalendar.Calendar) -> list[str]:
@@ -348,5 +354,4 @@ def _override(master: icalendar.Component, part: icalendar.Component) -> icalend
 
 def answer_for(calendar: icalendar.Calendar, attendee: str, answer: str) -> icalendar.Calendar:
     """The REPLY an answer link stands for: the whole object (its master) answered."""
-    master = by_instance(calendar).get("") or components(calendar)[0]
-    return message("REPLY", [reply_part(master, attendee, answer)], calendar)
+    return message("REPLY", [reply_part(master(calendar), attendee, answer)], calendar)

@@ -11,7 +11,8 @@ Radicale keeps serving the DAV tree; this layer only steps in for:
   the old and new text (the body may get SCHEDULE-STATUS and SEQUENCE), Radicale
   stores it, and only if it answered 2xx is the plan carried out, after
   Radicale released its lock. A changed body means the ETag is left out of the
-  answer (RFC 4791 §5.3.4), so the client fetches the stored copy;
+  answer (RFC 4791 §5.3.4), so the client fetches the stored copy. A PUT of anything
+  else (no ORGANIZER) without If-Schedule-Tag-Match goes straight to Radicale;
 * Schedule-Tags (RFC 6638 §3.2.10, schedule_tags.py): the ``Schedule-Tag`` header
   on GET, HEAD and PUT of a scheduling object resource, the ``schedule-tag``
   property in PROPFIND and REPORT answers that ask for it, and
@@ -26,6 +27,8 @@ import io
 import logging
 from collections.abc import Callable, Iterable
 from urllib.parse import unquote
+
+from icalendar import Calendar
 
 from davserver.accounts.authenticator import Authenticator
 from davserver.accounts.directory import Directory, User
@@ -154,33 +157,32 @@ class SchedulingLayer:
         return [data]
 
     def _scheduled(self, environ: dict, start_response: Callable, method: str, path: str):
+        condition = environ.get("HTTP_IF_SCHEDULE_TAG_MATCH")
+        new = None
+        if method == "PUT":
+            try:
+                new = self._agent.scheduling_object(_body(environ))
+            except Exception:
+                logger.exception(
+                    "scheduling: could not read %s %s; stored unscheduled", method, path
+                )
+            if new is None and condition is None:
+                return self._dav_call(environ, start_response)  # nothing to schedule or check
         owner = path.strip("/").split("/")[0]
         user = self._user(environ)
         if user is None or user.name != owner:
             return self._dav_call(environ, start_response)
         old_text = self._agent.stored(path)
-        tag = self._tags.of(path)  # read after the item: a delivery renews it before writing
-        condition = environ.get("HTTP_IF_SCHEDULE_TAG_MATCH")
+        # Read after the item: a delivery renews it before writing. A PUT needs it only for
+        # its condition; a DELETE also to forget it.
+        tag = self._tags.of(path) if condition is not None or method == "DELETE" else None
         if condition is not None and not matches(condition, tag):
             return plain_text(
                 start_response, "412 Precondition Failed", "the Schedule-Tag does not match"
             )
-        plan = Plan()
-        if method == "PUT":
-            body = _body(environ)
-            try:
-                plan = self._agent.plan_put(user, path, old_text, body)
-            except Exception:
-                logger.exception(
-                    "scheduling: could not plan %s %s; stored unscheduled", method, path
-                )
-            if plan.body is not None:
-                _set_body(environ, plan.body)
-        else:
-            try:
-                plan = self._agent.plan_delete(user, old_text)
-            except Exception:
-                logger.exception("scheduling: could not plan %s %s", method, path)
+        plan = self._plan(user, method, path, old_text, new)
+        if plan.body is not None:
+            _set_body(environ, plan.body)
         new_tag = self._agent.schedule_tag(plan)
 
         def finish(status: str, headers: list, response: Iterable[bytes]):
@@ -196,6 +198,20 @@ class SchedulingLayer:
             return response
 
         return self._dav_call(environ, start_response, finish)
+
+    def _plan(
+        self, user: User, method: str, path: str, old_text: str | None, new: Calendar | None
+    ) -> Plan:
+        """What the PUT of ``new`` or the DELETE does; nothing (Radicale's change alone) when
+        planning fails."""
+        try:
+            if new is not None:
+                return self._agent.plan_put(user, path, old_text, new)
+            if method == "DELETE":
+                return self._agent.plan_delete(user, old_text)
+        except Exception:
+            logger.exception("scheduling: could not plan %s %s; done unscheduled", method, path)
+        return Plan()
 
     def _read(self, environ: dict, start_response: Callable, path: str):
         """GET or HEAD: Radicale's answer, with the item's Schedule-Tag if it has one."""

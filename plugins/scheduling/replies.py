@@ -114,13 +114,13 @@ class Replies:
         if not answered:
             return []
         skip = own_addresses(organiser) | set(answered)
-        users: dict[str, User] = {}
-        for address, prop in itip.attendees_of(current).items():
-            if address in skip or not itip.server_schedules(prop):
-                continue
-            user = self._deliveries.recipient(prop).user
-            if user is not None:
-                users[user.name] = user
+        others = {
+            address: prop
+            for address, prop in itip.attendees_of(current).items()
+            if address not in skip and itip.server_schedules(prop)
+        }
+        recipients = self._deliveries.recipients(others).values()
+        users = {r.user.name: r.user for r in recipients if r.user is not None}
         have_copies = self._copies.find_all((uid, name) for name in users)
         copy = attendee_copy(current).to_ical().decode()
         return [LocalDelivery(users[name], [], copy, uid, refresh=True) for _, name in have_copies]

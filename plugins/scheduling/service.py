@@ -6,6 +6,8 @@ from __future__ import annotations
 from email.headerregistry import Address
 from zoneinfo import ZoneInfo
 
+import icalendar
+
 from config.schema import Listen
 from config.settings import Settings
 from davserver.accounts.authenticator import Authenticator
@@ -89,18 +91,17 @@ class Scheduling:
         reply_to = sender_user.email if sender_user else None
         if mail.kind == "NOTICE":
             return imip.compose_notice(mail, sender)
+        calendar = icalendar.Calendar.from_ical(mail.payload)
         links = {}
         if mail.kind == "REQUEST":
-            calendar = itip.parse(mail.payload)
-            master = itip.by_instance(calendar).get("") or itip.components(calendar)[0]
             token = self.links.issue(
                 mail.organiser,
                 itip.uid_of(calendar) or "",
                 f"mailto:{mail.recipient.lower()}",
-                itip.sequence(master),
+                itip.sequence(itip.master(calendar)),
             )
             links = {answer: f"{base_url}{ANSWER_PREFIX}{token}/{answer}" for answer in ANSWERS}
-        return imip.compose_itip(mail, sender, reply_to, self.zone, links)
+        return imip.compose_itip(mail, calendar, sender, reply_to, self.zone, links)
 
 
 def start_worker(services, scheme: str, host: str, port: int) -> MailWorker | None:
