@@ -20,7 +20,7 @@ from crypto.openpgp import PGPKey, UndeliverableKey
 from crypto.pgpmime import encrypt_canonical
 from crypto.relay_message import RelayedMessage, read
 from crypto.relay_policy import Deposit, Plan, plan
-from crypto.secure_delivery import DeliveryError
+from crypto.secure_delivery import DeliveryError, NotificationFailed
 from crypto.smtp_reply import SmtpReply
 from crypto.wrapping import KeyEncryptionKeyError, UnwrapError
 from davserver.services import Services
@@ -124,6 +124,9 @@ class Relay:
         secure = self._services.secure_delivery
         try:
             secure.deposit(sender, deposit.recipient, message.raw, deposit.password, once=True)
+        except NotificationFailed as error:  # the client's retry may find the SMTP server back
+            reason = f"secure message for {deposit.recipient}: {error}"
+            raise SmtpReply(451, "4.4.1", reason) from None
         except DeliveryError as error:
             raise SmtpReply(
                 550, "5.7.1", f"secure message for {deposit.recipient}: {error}"

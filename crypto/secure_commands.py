@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from crypto.secure_delivery import DeliveryError, SecureDelivery
+from crypto.secure_delivery import DeliveryError, NotificationFailed, SecureDelivery
 from davserver.command_line import UsageError, load_services, print_table, read_password
 
 
@@ -57,9 +57,11 @@ def send_message(args: argparse.Namespace) -> int:
         message_id = load_services(args).secure_delivery.deposit(
             args.sender, args.recipient, message, password
         )
-    except DeliveryError as error:
+    except NotificationFailed as error:
         print(f"murmeli: not sent: {error}", file=sys.stderr)
         return 1
+    except DeliveryError as error:
+        raise UsageError(f"not sent: {error}") from None
     print(f"notification sent to {args.recipient}; secure message id:")
     print(message_id)
     return 0

@@ -40,6 +40,7 @@ from crypto.reading_sessions import ReadingSessions
 from crypto.secure_notice import lockout_notice, notification
 from crypto.secure_store import SecureMessage, SecureMessageStore
 from crypto.settings import RelaySettings
+from davserver.accounts.secrets import new_link_token, token_digest
 from davserver.clock import FileClock, SystemClock
 from davserver.mail import Mailer, MailError
 
@@ -54,6 +55,10 @@ _ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
 
 class DeliveryError(ValueError):
     """The message cannot be delivered by password; the text says why. Nothing was stored."""
+
+
+class NotificationFailed(DeliveryError):
+    """The notification could not be handed to the SMTP server: worth trying again later."""
 
 
 class Gone(Exception):
@@ -81,10 +86,6 @@ class Opened:
     message: SecureMessage
     raw: bytes
     session: str
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _retry_key(sender: str, recipient: str, message: bytes) -> str:
@@ -131,14 +132,14 @@ class SecureDelivery:
                 logger.info("secure message %s: sent again, not stored again", first.id)
                 return first.id
         headers = BytesHeaderParser(policy=email.policy.default).parsebytes(message)
-        message_id, secret = secrets.token_hex(12), secrets.token_urlsafe(32)
+        message_id, secret = secrets.token_hex(12), new_link_token()
         expires = now + timedelta(days=self._days)
         with self._kdf_slots:
             sealed = seal(message, password, message_id.encode())
         self._store.add(
             SecureMessage(
                 id=message_id,
-                link_digest=_digest(secret),
+                link_digest=token_digest(secret),
                 sender=sender.lower(),
                 recipient=recipient,
                 subject=str(headers.get("Subject", ""))[:998],
@@ -158,7 +159,7 @@ class SecureDelivery:
         except MailError as error:
             self._store.delete(message_id)
             reason = f"the notification to {recipient} cannot be sent: {error}"
-            raise DeliveryError(reason) from None
+            raise NotificationFailed(reason) from None
         logger.info("secure message %s from %s to %s stored", message_id, sender, recipient)
         return message_id
 
@@ -182,7 +183,7 @@ class SecureDelivery:
         (after 30 days an expired link and a mistyped one cannot be told apart)."""
         message_id, _, secret = token.partition(".")
         message = self._store.get(message_id)
-        if message is None or not hmac.compare_digest(_digest(secret), message.link_digest):
+        if message is None or not hmac.compare_digest(token_digest(secret), message.link_digest):
             raise Gone("expired")
         if message.expires_at <= self._now():
             self._store.delete(message.id)
