@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.ports import free_port
+
 DOVECOT = Path("/usr/sbin/dovecot")
 MAIL_ID = 5000
 
@@ -95,12 +97,6 @@ def available() -> bool:
     return DOVECOT.exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class DovecotServer:
     """One Dovecot instance with its own users; ``start()``, ``add_user()``, ``stop()``."""
 
@@ -119,10 +115,12 @@ class DovecotServer:
         self.root = Path(tempfile.mkdtemp(prefix="murmeli-dovecot-"))
         self.root.chmod(0o755)
         self.host = "127.0.0.1"
-        self.port = _free_port()
+        self.port = free_port()
         self.config = self.root / "dovecot.conf"
 
     def start(self) -> DovecotServer:
+        if not available():  # fail by name, never skip: CI must not pass without the import tests
+            raise RuntimeError("dovecot-imapd is not installed (scripts/install-test-services)")
         for folder in ("run", "state", "mail", "users"):
             (self.root / folder).mkdir(mode=0o755)
         os.chown(self.root / "mail", MAIL_ID, MAIL_ID)

@@ -6,9 +6,7 @@ import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from tests.dovecot_process import GMAIL_SPECIAL_USE, DovecotServer, available
-
-pytestmark = pytest.mark.skipif(not available(), reason="needs dovecot-imapd")
+from tests.dovecot_process import GMAIL_SPECIAL_USE, DovecotServer
 
 
 def test_users_log_in_and_see_the_special_use_folders() -> None:

@@ -17,9 +17,7 @@ from davserver.database import Database
 from importer.connection import ImapEndpoint
 from importer.copy import BatchLimits, Interrupted, copy_account
 from importer.progress import job_progress
-from tests.dovecot_process import GMAIL_SPECIAL_USE, DovecotPair, DovecotServer, available
-
-pytestmark = pytest.mark.skipif(not available(), reason="needs dovecot-imapd")
+from tests.dovecot_process import GMAIL_SPECIAL_USE, DovecotPair, DovecotServer
 
 ZURICH = timezone(timedelta(hours=1))
 NEW_YORK = timezone(timedelta(hours=-5))

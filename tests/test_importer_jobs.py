@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 
 from importer.connection import ImapEndpoint
-from tests.dovecot_process import DovecotPair, DovecotServer, available
+from tests.dovecot_process import DovecotPair, DovecotServer
 from tests.murmeli_process import MURMELI, MurmeliServer
 from tests.smtp_sink import Sink, smtp_sink
 from tests.test_importer_copy import ZURICH, corpus, endpoint, expected_destination, fill, snapshot
-
-pytestmark = pytest.mark.skipif(not available(), reason="needs dovecot-imapd")
 
 SOURCE_PASSWORD = "secret-pw"  # what tests.test_importer_copy.endpoint gives every user
 
