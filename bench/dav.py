@@ -82,6 +82,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.report import markdown, plain
 from tests.ical_samples import central_european_vtimezone
+from tests.ports import free_port
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORK_DIR = BENCH_DIR / ".work"
@@ -283,12 +284,6 @@ def write_items(folder: Path, items: list[Item]) -> None:
 
 
 # ------------------------------------------------------------------------ servers
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def executable(name: str) -> str:

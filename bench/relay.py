@@ -79,7 +79,7 @@ from crypto.pgpmime import field_name, split_header
 from crypto.relay_workers import worker_count
 from crypto.settings import RelaySettings
 from crypto.wrapping import new_kek
-from tests.smtp_sink import free_port
+from tests.ports import free_port
 from tests.test_tls import self_signed
 
 SEED = 20240611

@@ -9,10 +9,11 @@ again). Secrets are compared in constant time.
 from __future__ import annotations
 
 import hmac
-import secrets
 import threading
 import time
 from dataclasses import dataclass
+
+from davserver.accounts.secrets import new_link_token
 
 LIFETIME = 15 * 60
 MAX_PER_MESSAGE = 8
@@ -31,7 +32,7 @@ class ReadingSessions:
         self._sessions: dict[str, list[_Session]] = {}
 
     def open(self, message_id: str, key: bytes) -> str:
-        secret = secrets.token_urlsafe(32)
+        secret = new_link_token()
         with self._lock:
             for other in list(self._sessions):
                 self._live(other)  # forgets ended sessions of messages nobody reads any more

@@ -14,6 +14,7 @@ import threading
 from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
+from config.schema import Listen
 from crypto.relay_server import RelayServer
 from crypto.secure_sweeper import Sweeper
 from davserver.services import Services
@@ -57,11 +58,13 @@ def serve(services: Services) -> None:
     worker = threading.Thread(target=server.serve, name="murmeli-http", daemon=True)
     worker.start()
     importer = build_daemon(services) if services.settings.importer.enabled else None
+    # Links in the mail Murmeli sends: the configured public URL, else where it listens.
+    public_url = settings.base_url or f"{scheme}://{Listen(host, port)}"
     background = [
         relay,
         importer,
-        reminders.start(services, scheme, host, port),
-        start_scheduling_mail(services, scheme, host, port),
+        reminders.start(services, public_url),
+        start_scheduling_mail(services, public_url),
         Sweeper(services.secure_delivery, services.settings.relay.secure_message_sweep).start(),
     ]
     if importer is not None:

@@ -76,6 +76,14 @@ class MurmeliServer:
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=30)
 
+    def assert_log_clean(self, *marks: str) -> None:
+        """No traceback (nor any of ``marks``) in what the server logged: errors it met were
+        answered with a reason, not crashed through."""
+        problems = [
+            i for i, line in enumerate(self.log) if any(m in line for m in ("Traceback", *marks))
+        ]
+        assert not problems, "".join(self.log[problems[0] : problems[0] + 30]) if problems else ""
+
     def add_user(
         self, prefix: str = "user", role: str = "collaborator", teams: tuple[str, ...] = ()
     ) -> tuple[str, str]:

@@ -5,21 +5,16 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.ports import free_port
 
 
 def server_binaries() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PostgresCluster:
@@ -29,7 +24,7 @@ class PostgresCluster:
         self.binaries = binaries
         self.root = Path(tempfile.mkdtemp(prefix="murmeli-pg-"))
         self.root.chmod(0o777)
-        self.port = _free_port()
+        self.port = free_port()
         self._as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     def _run(self, tool: str, *args: str) -> None:

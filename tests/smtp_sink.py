@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from tests.ports import free_port
 from tests.test_tls import self_signed
 
 
@@ -60,13 +60,6 @@ class Sink:
         if given != self.login:
             return AuthResult(success=False, handled=False)
         return AuthResult(success=True)
-
-
-def free_port() -> int:
-    """aiosmtpd's Controller checks it is up by connecting, so it needs a real port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -24,7 +24,8 @@ from crypto.armor import armor
 from crypto.wrapping import new_kek
 from davserver.services import Services
 from tests.murmeli_process import MURMELI, MurmeliServer, unique_name
-from tests.smtp_sink import free_port, smtp_sink
+from tests.ports import free_port
+from tests.smtp_sink import smtp_sink
 from tests.test_crypto_interop import (
     PASSPHRASE,
     GnuPG,

@@ -134,8 +134,7 @@ server:
     clock.advance(timedelta(0))
     yield server, clock, handler
     server.stop()
-    problems = [i for i, line in enumerate(server.log) if "Traceback" in line or "failed" in line]
-    assert not problems, "".join(server.log[problems[0] : problems[0] + 30]) if problems else ""
+    server.assert_log_clean("failed")
 
 
 @pytest.fixture

@@ -71,8 +71,7 @@ scheduling:
         server = MurmeliServer(folder / "data", config=config).start()
         yield server, sink
         server.stop()
-    problems = [i for i, line in enumerate(server.log) if "Traceback" in line]
-    assert not problems, "".join(server.log[problems[0] : problems[0] + 30]) if problems else ""
+    server.assert_log_clean()
 
 
 @pytest.fixture
@@ -710,7 +709,7 @@ def scheduling_server(folder: Path, smtp: str, max_attempts: int) -> Iterator[Mu
         yield server
     finally:
         server.stop()
-    assert not [line for line in server.log if "Traceback" in line], "".join(server.log)
+    server.assert_log_clean()
 
 
 def status_of(server: MurmeliServer, who: Person, href: str, address: str) -> requests.Response:

@@ -27,7 +27,8 @@ import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.murmeli_process import MurmeliServer, unique_name
-from tests.smtp_sink import Sink, free_port, smtp_sink
+from tests.ports import free_port
+from tests.smtp_sink import Sink, smtp_sink
 
 SMTP_LOGIN = ("murmeli", "sink-password")
 PASSWORD = "tangerine-otter-42"
@@ -94,8 +95,7 @@ relay:
         )
         yield server, sink, clock
         server.stop()
-    problems = [i for i, line in enumerate(server.log) if "Traceback" in line]
-    assert not problems, "".join(server.log[problems[0] : problems[0] + 30]) if problems else ""
+    server.assert_log_clean()
 
 
 @pytest.fixture(scope="module")

@@ -38,5 +38,15 @@ def app_password_digest(password: str) -> str:
     return "sha256:" + hashlib.sha256(password.encode()).hexdigest()
 
 
+def new_link_token() -> str:
+    """256 random bits, URL-safe: the only credential of a link sent by email."""
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """How a link token is stored and looked up: its SHA-256, so the database opens no link."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def new_id() -> str:
     return secrets.token_hex(8)

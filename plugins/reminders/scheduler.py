@@ -23,7 +23,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from config.schema import Listen
 from davserver.accounts.directory import User
 from davserver.services import Services
 from plugins.reminders.alarms import CHAT, EMAIL, Firing, firings, may_fire
@@ -160,14 +159,12 @@ class Scheduler:
         return self._mailer.configured and bool(user.email)
 
 
-def start(services: Services, scheme: str, host: str, port: int) -> Scheduler | None:
+def start(services: Services, public_url: str) -> Scheduler | None:
     """The running worker when ``reminders.enabled``; stop links use ``reminders.public_url``,
-    then ``server.base_url``, then the address the server listens on."""
+    else the server's ``public_url``."""
     settings = services.settings
     if not settings.reminders.enabled:
         return None
-    listening = f"{scheme}://{Listen(host, port)}"
-    base_url = settings.reminders.public_url or settings.server.base_url or listening
-    scheduler = Scheduler(services, base_url)
+    scheduler = Scheduler(services, settings.reminders.public_url or public_url)
     scheduler.start()
     return scheduler

@@ -10,12 +10,12 @@ works for ``STOP_LINK_DAYS`` (every reminder carries a fresh one).
 from __future__ import annotations
 
 import hashlib
-import secrets
 import time
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from davserver.accounts.secrets import new_link_token, token_digest
 from davserver.database import Database, upsert
 from davserver.tables import (
     reminder_scans,
@@ -81,11 +81,11 @@ class ReminderStore:
             )
 
     def new_stop_token(self, owner: str, firing: Firing) -> str:
-        token = secrets.token_urlsafe(32)
+        token = new_link_token()
         with self._db.transaction() as connection:
             connection.execute(
                 insert(reminder_stop_links).values(
-                    digest=_digest(token),
+                    digest=token_digest(token),
                     owner=owner,
                     alarm_key=_digest(owner, firing.alarm_key),
                     summary=firing.summary[:500],
@@ -140,6 +140,6 @@ class ReminderStore:
             reminder_stop_links.c.owner,
             reminder_stop_links.c.summary,
         ).where(
-            reminder_stop_links.c.digest == _digest(token),
+            reminder_stop_links.c.digest == token_digest(token),
             reminder_stop_links.c.created_at >= time.time() - STOP_LINK_DAYS * 86400,
         )

@@ -8,14 +8,12 @@ digest is compared again in constant time before the token counts.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import time
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 
+from davserver.accounts.secrets import new_link_token, token_digest
 from davserver.database import Database
 from davserver.tables import scheduling_answer_links
 
@@ -32,21 +30,17 @@ class AnswerLink:
     used: bool
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 class AnswerLinks:
     def __init__(self, database: Database, lifetime_days: int) -> None:
         self._db = database
         self._lifetime = lifetime_days * 86400
 
     def issue(self, organiser: str, uid: str, attendee: str, sequence: int) -> str:
-        token = secrets.token_urlsafe(32)
+        token = new_link_token()
         with self._db.transaction() as connection:
             connection.execute(
                 insert(scheduling_answer_links).values(
-                    digest=_digest(token),
+                    digest=token_digest(token),
                     organiser=organiser,
                     uid=uid,
                     attendee=attendee,
@@ -58,7 +52,7 @@ class AnswerLinks:
 
     def find(self, token: str) -> AnswerLink | None:
         """The link ``token`` names, used or not; None when unknown or expired."""
-        digest = _digest(token)
+        digest = token_digest(token)
         table = scheduling_answer_links
         with self._db.reader() as connection:
             row = connection.execute(
@@ -67,7 +61,7 @@ class AnswerLinks:
                     table.c.created_at >= time.time() - self._lifetime,
                 )
             ).first()
-        if row is None or not hmac.compare_digest(row.digest, digest):
+        if row is None:  # looked up by digest: a 256-bit token leaks nothing through timing
             return None
         return AnswerLink(
             row.digest, row.organiser, row.uid, row.attendee, row.sequence, row.used_at is not None

@@ -32,7 +32,7 @@ from icalendar import Calendar
 
 from davserver.accounts.authenticator import Authenticator
 from davserver.accounts.directory import Directory, User
-from davserver.api import basic_credentials
+from davserver.api import BASIC_CHALLENGE, basic_credentials
 from davserver.application import plain_text
 from davserver.collections import Collections
 from plugins.availability.lookup import Availability
@@ -130,7 +130,7 @@ class SchedulingLayer:
                 start_response,
                 "401 Unauthorized",
                 "authentication required",
-                [("WWW-Authenticate", 'Basic realm="Murmeli", charset="UTF-8"')],
+                [("WWW-Authenticate", BASIC_CHALLENGE)],
             )
         if user.name != owner:
             return plain_text(start_response, "403 Forbidden", "this is not your schedule outbox")

@@ -4,11 +4,11 @@ queue and its worker, the answer links."""
 from __future__ import annotations
 
 from email.headerregistry import Address
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import icalendar
 
-from config.schema import Listen
 from config.settings import Settings
 from davserver.accounts.authenticator import Authenticator
 from davserver.accounts.directory import Directory
@@ -26,6 +26,9 @@ from plugins.scheduling.middleware import SchedulingLayer, WsgiApp
 from plugins.scheduling.queue import MailQueue, MailWorker, OutgoingMail
 from plugins.scheduling.replies import Replies
 from plugins.scheduling.schedule_tags import ScheduleTags
+
+if TYPE_CHECKING:  # services.py builds Scheduling: importing it here would be circular
+    from davserver.services import Services
 
 ANSWER_PREFIX = "/api/scheduling/answer/"
 
@@ -104,14 +107,12 @@ class Scheduling:
         return imip.compose_itip(mail, calendar, sender, reply_to, self.zone, links)
 
 
-def start_worker(services, scheme: str, host: str, port: int) -> MailWorker | None:
+def start_worker(services: Services, public_url: str) -> MailWorker | None:
     """The running mail worker when scheduling is on; answer links use
-    ``scheduling.public_url``, then ``server.base_url``, then the listening address."""
+    ``scheduling.public_url``, else the server's ``public_url``."""
     settings = services.settings
     if not settings.scheduling.enabled:
         return None
-    listening = f"{scheme}://{Listen(host, port)}"
-    base_url = settings.scheduling.public_url or settings.server.base_url or listening
-    worker = services.scheduling.worker(base_url)
+    worker = services.scheduling.worker(settings.scheduling.public_url or public_url)
     worker.start()
     return worker

@@ -1,0 +1,12 @@
+"""A free TCP port on 127.0.0.1, for the real servers the tests start (Dovecot, PostgreSQL,
+SMTP sinks, benchmark peers), each on its own ephemeral port."""
+
+from __future__ import annotations
+
+import socket
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
