@@ -120,3 +120,53 @@ def test_user_list_shows_roles_and_teams(fresh_data):
     assert table[0].split() == ["NAME", "ROLE", "EMAIL", "TEAMS"]
     assert table[1].split() == ["ann", "legal", "-", "-"]
     assert table[2].split() == ["ext", "external", "-", "sales"]
+
+
+def test_role_and_team_changes_take_effect_on_the_running_server(server):
+    """``user role`` and ``user join|leave`` change what shares reach a person at once."""
+    owner = server.add_user("owner")
+    bob = server.add_user("bob")
+    team = unique_name("team")
+    server.add_user("member", teams=(team,))  # a team exists once it has a member
+    assert can_log_in(server, *owner)  # the first login makes the calendar
+    for target in (f"group:{team}", "org"):
+        shared = server.cli("share", "add", f"/{owner[0]}/calendar/", "--with", target)
+        assert shared.returncode == 0, shared.stderr
+    mapped = f"{server.url}/{bob[0]}/{owner[0]}~calendar/"
+
+    def sees_the_calendar() -> bool:
+        return requests.get(mapped, auth=bob).status_code == 200
+
+    def me() -> dict:
+        return requests.get(f"{server.url}/api/me", auth=bob).json()
+
+    assert sees_the_calendar()  # through the organisation
+    assert server.cli("user", "role", bob[0], "external").returncode == 0
+    assert me()["role"] == "external"
+    assert not sees_the_calendar()  # externals are not the organisation
+
+    assert server.cli("user", "join", bob[0], team).returncode == 0
+    assert me()["teams"] == [team]
+    assert sees_the_calendar()  # through the team
+    assert server.cli("user", "leave", bob[0], team).returncode == 0
+    assert me()["teams"] == []
+    assert not sees_the_calendar()
+
+    assert server.cli("user", "role", bob[0], "collaborator").returncode == 0
+    assert sees_the_calendar()
+
+
+def test_role_and_team_commands_refuse_what_they_cannot_do(fresh_data):
+    assert fresh_data.cli("user", "add", "ann", "--no-password").returncode == 0
+    for args, reason in (
+        (("role", "nobody", "admin"), "no such user 'nobody'"),
+        (("role", "ann", "boss"), "invalid choice"),
+        (("join", "nobody", "sales"), "no such user 'nobody'"),
+        (("join", "ann", "Bad Team"), "invalid team name"),
+        (("leave", "ann", "sales"), "ann is not in team 'sales'"),
+        (("leave", "nobody", "sales"), "no such user 'nobody'"),
+    ):
+        result = fresh_data.cli("user", *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert reason in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr

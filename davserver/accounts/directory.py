@@ -191,10 +191,12 @@ class Directory:
             self._join(connection, name, team)
 
     def leave(self, name: str, team: str) -> None:
+        self.get(name)
         with self._db.transaction() as connection:
-            connection.execute(
+            if not connection.execute(
                 delete(team_members).where(team_members.c.user == name, team_members.c.team == team)
-            )
+            ).rowcount:
+                raise AccountError(f"{name} is not in team {team!r}")
 
     def remove(self, name: str) -> None:
         """Forget the user and everything Murmeli holds about them, in one transaction."""
