@@ -10,6 +10,7 @@ at it, and it must never be asked. Time is moved with ``server.test_clock_file``
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import sqlite3
@@ -304,3 +305,44 @@ def test_after_thirty_days_the_link_says_expired_and_the_message_is_deleted(setu
     while count(setup, forgotten_id):
         assert time.monotonic() < deadline, "the sweeper did not delete the expired message"
         time.sleep(0.1)
+
+
+def listed(setup, sender: str) -> dict[str, dict]:
+    result = setup[0].cli("secure-message", "list", "--from", sender, "--json")
+    assert result.returncode == 0, result.stderr
+    return {m["id"]: m for m in json.loads(result.stdout)}
+
+
+def test_the_operator_lists_unlocks_and_revokes_with_the_cli(setup, alice):
+    server = setup[0]
+    message_id, link = deposit(setup, alice[2], message("http://127.0.0.1:9", b"%PDF"))
+    assert listed(setup, alice[2])[message_id]["failures"] == 0
+    table = server.cli("secure-message", "list").stdout.splitlines()
+    assert table[0].split() == ["ID", "FROM", "TO", "EXPIRES", "FAILURES", "STATE"]
+    (row,) = [line.split() for line in table if line.startswith(message_id)]
+    assert (row[1], row[-2], row[-1]) == (alice[2], "0", "readable")
+
+    for attempt in range(5):
+        assert requests.post(link, data={"password": f"guess {attempt}"}, timeout=30).ok is False
+    assert listed(setup, alice[2])[message_id]["locked"]
+    (row,) = [line.split() for line in server.cli("secure-message", "list").stdout.splitlines()
+              if line.startswith(message_id)]  # fmt: skip
+    assert row[-1] == "locked"
+    assert requests.post(link, data={"password": PASSWORD}, timeout=30).status_code == 403
+
+    unlocked = server.cli("secure-message", "unlock", message_id)
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert listed(setup, alice[2])[message_id]["failures"] == 0
+    opened = requests.post(link, data={"password": PASSWORD}, timeout=30)
+    assert opened.status_code == 200 and "report is attached" in opened.text
+
+    revoked = server.cli("secure-message", "revoke", message_id)
+    assert revoked.returncode == 0, revoked.stderr
+    assert "410" in revoked.stdout
+    assert listed(setup, alice[2])[message_id]["revoked"]
+    assert requests.get(link, timeout=30).status_code == 410
+
+    for action in ("revoke", "unlock"):
+        unknown = server.cli("secure-message", action, "no-such-id")
+        assert unknown.returncode == 2
+        assert "no secure message no-such-id" in unknown.stderr
