@@ -22,7 +22,8 @@ class Sink:
     """aiosmtpd handler; each message gets ``X-Envelope-To`` with its envelope recipients.
 
     ``refusals`` maps a recipient to the reply its RCPT TO gets instead of 250 (say
-    ``"550 5.1.1 no such user"``); ``recipients_tried`` lists every RCPT TO address."""
+    ``"550 5.1.1 no such user"``); ``recipients_tried`` lists every RCPT TO address;
+    ``data_refusal``, when set, is the reply every DATA gets (nothing is kept)."""
 
     def __init__(self, login: tuple[str, str]) -> None:
         self.login = login
@@ -30,6 +31,7 @@ class Sink:
         self.raw: list[bytes] = []  # each message's bytes as received, in the order of messages
         self.refusals: dict[str, str] = {}
         self.recipients_tried: list[str] = []
+        self.data_refusal: str | None = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         self.recipients_tried.append(address)
@@ -40,6 +42,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        if self.data_refusal:
+            return self.data_refusal
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.messages.append(message)

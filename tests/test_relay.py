@@ -35,6 +35,7 @@ from tests.test_crypto_interop import (
     leaves,
     structure,
 )
+from tests.test_crypto_wkd import certificate_for
 from tests.test_tls import self_signed
 
 pytestmark = pytest.mark.filterwarnings(
@@ -42,6 +43,7 @@ pytestmark = pytest.mark.filterwarnings(
 )
 SINK_LOGIN = ("relay", "sink-password-1")
 MAX_SIZE = 512 * 1024
+TEAM = "team.murmeli.test"  # the module relay's relay.local_domains: addresses with no user
 
 
 @dataclasses.dataclass
@@ -112,6 +114,7 @@ def relay_config(folder: Path, sink_port: int, sink_certificate: str, **override
         "trusted": "127.0.0.0/8",
         "next_hop_port": sink_port,
         "next_hop_ca": sink_certificate,
+        "local_domains": "[]",
         **overrides,
     }
     config = folder / "murmeli.yaml"
@@ -129,6 +132,7 @@ def relay_config(folder: Path, sink_port: int, sink_certificate: str, **override
         "  enabled: true\n"
         f"  kek_file: {folder / 'kek'}\n"
         f"  max_message_size: {MAX_SIZE}\n"
+        f"  local_domains: {values['local_domains']}\n"
         "  submission:\n"
         f"    listen: 127.0.0.1:{values['submission']}\n"
         f"    certificate: {certificate}\n"
@@ -159,7 +163,7 @@ def relay(tmp_path_factory) -> Iterator[RelayUnderTest]:
     folder = tmp_path_factory.mktemp("relay")
     (folder / "sink").mkdir()
     with smtp_sink(folder / "sink", SINK_LOGIN) as (sink, sink_certificate, sink_port):
-        config = relay_config(folder, sink_port, sink_certificate)
+        config = relay_config(folder, sink_port, sink_certificate, local_domains=f"[{TEAM}]")
         server = MurmeliServer(folder / "data", config=config).start()
         settings = loader.load(config).relay
         wait_for(server.log, "relay content filter listening")
@@ -520,3 +524,119 @@ def test_a_message_retried_after_the_next_hop_failed_is_deposited_and_notified_o
             assert [d["recipient"] for d in deposits] == ["stranger@elsewhere.test"]
         finally:
             assert server.stop() == 0
+
+
+def gnupg_for(relay: RelayUnderTest, address: str) -> GnuPG:
+    """A GNUPGHOME with the private key Murmeli holds for ``address``, as exported."""
+    exported = relay.services().key_store.export_private(address, PASSPHRASE)
+    home = GnuPG(Path(tempfile.mkdtemp(prefix="gpg")))
+    home.run("--import", data=exported.encode())
+    relay.homes[address] = home
+    return home
+
+
+def test_every_address_of_a_local_domain_is_encrypted_at_rest_without_an_account(relay):
+    before = len(relay.sink.messages)
+    desk, outside = f"desk@{TEAM}", "desk@elsewhere.test"
+    for recipient in (desk, outside):
+        original = plain_message("x@elsewhere.test", recipient, f"For {recipient}")
+        relay.content_filter_send("x@elsewhere.test", [recipient], wire(original))
+        (received,) = relay.received_since(before)
+        before += 1
+        if recipient == outside:
+            assert relay.sink.raw[-1] == wire(original)  # not local: passes as it came
+            continue
+        assert received.get_content_type() == "multipart/encrypted"
+        assert_opens_to(gnupg_for(relay, desk), received, original)
+    filed = [key.address for key in relay.services().key_store.stored()]
+    assert desk in filed and outside not in filed
+
+
+@pytest.mark.parametrize(
+    ("stage", "reply"),
+    [
+        ("rcpt", "550 5.1.1 no such mailbox"),
+        ("rcpt", "452 4.2.2 mailbox full"),
+        ("data", "554 5.7.1 rejected by content policy"),
+        ("data", "451 4.3.0 try again later"),
+    ],
+)
+def test_the_next_hops_refusals_are_passed_on_as_they_are(relay, stage, reply):
+    code, status, text = reply.split(" ", 2)
+    recipient = f"{unique_name('r')}@elsewhere.test"
+    if stage == "rcpt":
+        relay.sink.refusals[recipient] = reply
+    else:
+        relay.sink.data_refusal = reply
+    before = len(relay.sink.messages)
+    message = wire(plain_message(relay.address("ann"), recipient, "Refused"))
+    try:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            relay.submit("ann", [recipient], message)
+    finally:
+        relay.sink.data_refusal = None
+    assert refused.value.smtp_code == int(code)
+    assert refused.value.smtp_error.startswith(status.encode())
+    assert text.encode() in refused.value.smtp_error
+    assert relay.received_since(before) == []
+
+
+def test_requested_encryption_finds_the_recipients_key_in_their_web_key_directory(tmp_path):
+    """``relay.wkd_lookup``: the relay asks the recipient's domain (here another Murmeli
+    serving WKD over verified HTTPS) and encrypts to the key it publishes."""
+    (tmp_path / "directory").mkdir()
+    certificate, key = certificate_for(tmp_path / "directory", "openpgpkey.example.net")
+    (tmp_path / "directory" / "kek").write_text(new_kek())
+    directory_config = tmp_path / "directory" / "murmeli.yaml"
+    directory_config.write_text(
+        f"server:\n  tls:\n    certificate: {certificate}\n    key: {key}\n"
+        f"relay:\n  kek_file: {tmp_path / 'directory' / 'kek'}\n"
+    )
+    directory = MurmeliServer(tmp_path / "directory" / "data", config=directory_config)
+    added = directory.cli("user", "add", "bob", "--no-password", "--email", "bob@example.net")
+    assert added.returncode == 0, added.stderr
+    exported = directory.cli(
+        "keys", "export", "bob@example.net", "--private", "--passphrase-stdin",
+        stdin=PASSPHRASE + "\n",
+    )  # fmt: skip
+    assert exported.returncode == 0, exported.stderr
+    bob = GnuPG(Path(tempfile.mkdtemp(prefix="gpg")))
+    bob.run("--import", data=exported.stdout.encode())
+    directory.start()
+    (tmp_path / "sink").mkdir()
+    try:
+        with smtp_sink(tmp_path / "sink", SINK_LOGIN) as (sink, sink_certificate, sink_port):
+            config = relay_config(tmp_path, sink_port, sink_certificate)
+            with config.open("a") as extra:
+                extra.write(
+                    "  wkd_lookup: true\n"
+                    f"  wkd_ca_file: {certificate}\n"
+                    f"  wkd_connect_to: {directory.url.removeprefix('https://')}\n"
+                )
+            relay = MurmeliServer(tmp_path / "data", config=config)
+            done = relay.cli("user", "add", "gil", "--password-stdin", "--email",
+                             "gil@murmeli.test", stdin="gil-password-1\n")  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            relay.start()
+            try:
+                wait_for(relay.log, "relay content filter listening")
+                submission = loader.load(config).relay.submission
+                sent = plain_message("gil@murmeli.test", "bob@example.net", "Found by WKD",
+                                     X_Murmeli_Encrypt="yes")  # fmt: skip
+                with smtplib.SMTP("127.0.0.1", submission.listen.port, timeout=60) as smtp:
+                    smtp.starttls(
+                        context=ssl.create_default_context(cafile=str(submission.certificate))
+                    )
+                    smtp.login("gil", "gil-password-1")
+                    smtp.sendmail("gil@murmeli.test", ["bob@example.net"], wire(sent))
+            finally:
+                assert relay.stop() == 0
+            (received,) = sink.messages
+            expected = canonical(sent)
+            del expected["X-Murmeli-Encrypt"]
+            assert_opens_to(bob, received, expected)
+            wait_for(directory.log, "/.well-known/openpgpkey/example.net/hu/")
+    finally:
+        directory.stop()
+        subprocess.run(["gpgconf", "--homedir", str(bob.home), "--kill", "all"], check=False)
+        shutil.rmtree(bob.home, ignore_errors=True)
