@@ -101,6 +101,7 @@ class Services:
             self.availability,
             self.authenticator,
             self.mailer,
+            self.clock,
         )
 
     @cached_property

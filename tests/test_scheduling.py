@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -774,3 +775,130 @@ def test_a_recipient_refused_for_good_is_not_retried_and_shows_as_invalid(tmp_pa
             (invitation,) = mails_to(sink, fine[7:], 1)
             assert calendar_part(invitation)[0] == "REQUEST"
             assert schedule_status(copy, fine) == "1.1"
+
+
+def test_an_attendee_deleting_the_event_declines_it(server):
+    alice, bob = person(server, "alice"), person(server, "bob")
+    uid = str(uuid.uuid4())
+    put(server, alice, "d.ics", event(uid, alice, [bob.mailto]))
+    copy = copy_of(server, bob, uid)
+    assert requests.delete(str(copy.url), auth=bob.auth, timeout=30).status_code in (200, 204)
+    mine = master(stored(server, alice, "d.ics"))
+    assert attendee(mine, bob.mailto).params["PARTSTAT"] == "DECLINED"
+    (reply,) = [c for c in inbox(server, alice) if c["METHOD"] == "REPLY"]
+    assert attendee(master(reply), bob.mailto).params["PARTSTAT"] == "DECLINED"
+
+
+def clocked_server(folder: Path, smtp: str, now: datetime, extra: str = "") -> MurmeliServer:
+    """A server of its own whose clock is the file ``folder/clock``, set to ``now``."""
+    (folder / "clock").write_text(now.isoformat())
+    config = folder / "murmeli.yaml"
+    config.write_text(
+        f"server:\n  test_clock_file: {folder / 'clock'}\n"
+        f"smtp:\n{smtp}  from_address: calendar@example.org\n"
+        f"scheduling:\n  poll_interval: 200ms\n{extra}"
+    )
+    return MurmeliServer(folder / "data", config=config)
+
+
+def sink_smtp(folder: Path, certificate: str, port: int) -> str:
+    password_file = folder / "smtp-password"
+    password_file.write_text(SMTP_LOGIN[1] + "\n")
+    return (
+        f"  host: 127.0.0.1\n  port: {port}\n  username: {SMTP_LOGIN[0]}\n"
+        f"  password_file: {password_file}\n  ca_file: {certificate}\n"
+    )
+
+
+def answer_links(mail: EmailMessage) -> dict[str, str]:
+    return {kind: url for url, kind in ANSWER_LINK.findall(mail.get_body(("plain",)).get_content())}
+
+
+def test_answer_links_are_gone_after_an_update_and_expire_after_link_days(tmp_path):
+    with smtp_sink(tmp_path, SMTP_LOGIN) as (sink, certificate, port):
+        smtp = sink_smtp(tmp_path, certificate, port)
+        server = clocked_server(tmp_path, smtp, DAY, "  link_days: 2\n").start()
+        try:
+            alice, carol, dora = person(server, "alice"), outsider(), outsider()
+            uid = str(uuid.uuid4())
+            put(server, alice, "l.ics", event(uid, alice, [f"mailto:{carol}"]))
+            first = answer_links(mails_to(sink, carol, 1)[0])
+            moved = event(uid, alice, [f"mailto:{carol}"], start=DAY + timedelta(hours=11))
+            put(server, alice, "l.ics", moved)
+            second = answer_links(mails_to(sink, carol, 2)[1])
+            stale = requests.post(first["accept"], timeout=30)
+            assert stale.status_code == 410 and "newest invitation" in stale.text
+            assert requests.post(second["tentative"], timeout=30).status_code == 200
+            mine = master(stored(server, alice, "l.ics"))
+            assert attendee(mine, f"mailto:{carol}").params["PARTSTAT"] == "TENTATIVE"
+
+            put(server, alice, "e.ics", event(str(uuid.uuid4()), alice, [f"mailto:{dora}"]))
+            links = answer_links(mails_to(sink, dora, 1)[0])
+            (tmp_path / "clock").write_text((DAY + timedelta(days=2, hours=-1)).isoformat())
+            assert requests.get(links["accept"], timeout=30).status_code == 200  # still valid
+            (tmp_path / "clock").write_text((DAY + timedelta(days=2, hours=1)).isoformat())
+            expired = requests.post(links["accept"], timeout=30)
+            assert expired.status_code == 410 and "expired" in expired.text
+            mine = master(stored(server, alice, "e.ics"))
+            assert attendee(mine, f"mailto:{dora}").params["PARTSTAT"] == "NEEDS-ACTION"
+            made_up = links["accept"].rsplit("/", 2)[0] + "/" + "B" * 43 + "/accept"
+            assert requests.post(made_up, timeout=30).status_code == 404
+        finally:
+            server.stop()
+    server.assert_log_clean()
+
+
+def queued_mail(server: MurmeliServer) -> list[tuple[str, object]]:
+    with sqlite3.connect(server.data / "murmeli.sqlite3") as connection:
+        return connection.execute("SELECT recipient, sent_at FROM scheduling_mail").fetchall()
+
+
+def test_without_smtp_host_invitations_stay_queued_until_a_server_is_configured(tmp_path):
+    carol = outsider()
+    server = clocked_server(tmp_path, "", DAY).start()
+    try:
+        alice = person(server, "alice")
+        put(server, alice, "q.ics", event(str(uuid.uuid4()), alice, [f"mailto:{carol}"]))
+        assert queued_mail(server) == [(carol, None)]
+        copy = stored(server, alice, "q.ics")
+        assert attendee(master(copy), f"mailto:{carol}").params["SCHEDULE-STATUS"] == "1.1"
+    finally:
+        server.stop()
+    assert any("smtp.host is not set, so invitations stay queued" in line for line in server.log)
+    assert queued_mail(server) == [(carol, None)]  # never tried, never given up
+
+    with smtp_sink(tmp_path, SMTP_LOGIN) as (sink, certificate, port):
+        again = clocked_server(tmp_path, sink_smtp(tmp_path, certificate, port), DAY).start()
+        try:
+            (invitation,) = mails_to(sink, carol, 1)
+            assert calendar_part(invitation)[0] == "REQUEST"
+        finally:
+            again.stop()
+    assert [sent for _, sent in queued_mail(server)] != [None]
+
+
+def test_with_scheduling_disabled_events_are_stored_as_sent_and_nobody_is_invited(tmp_path):
+    with smtp_sink(tmp_path, SMTP_LOGIN) as (sink, certificate, port):
+        smtp = sink_smtp(tmp_path, certificate, port)
+        server = clocked_server(tmp_path, smtp, DAY, "  enabled: false\n").start()
+        try:
+            alice, bob, carol = person(server, "alice"), person(server, "bob"), outsider()
+            principal = requests.request(
+                "OPTIONS", f"{server.url}/{alice.name}/", auth=alice.auth, timeout=30
+            )
+            assert "calendar-auto-schedule" not in principal.headers.get("DAV", "")
+            text = event(str(uuid.uuid4()), alice, [bob.mailto, f"mailto:{carol}"])
+            answer = put(server, alice, "n.ics", text)
+            assert "ETag" in answer.headers  # stored as sent
+            mine = master(stored(server, alice, "n.ics"))
+            assert "SCHEDULE-STATUS" not in attendee(mine, bob.mailto).params
+            assert "Schedule-Tag" not in answer.headers
+            calendars = client(server, bob).principal().get_calendars()
+            assert [e for c in calendars for e in c.events()] == []
+            assert requests.get(
+                f"{server.url}/api/scheduling/answer/{'A' * 43}/accept", timeout=30
+            ).status_code in (401, 404)
+        finally:
+            server.stop()
+    assert queued_mail(server) == []
+    assert sink.messages == []

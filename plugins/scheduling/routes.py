@@ -3,7 +3,7 @@
 ``GET`` only shows the event and a button: mail scanners and link previews
 fetch links and must not answer for anyone. ``POST`` answers: the organiser's
 copy gets the attendee's PARTSTAT, their inbox the REPLY, their email a note.
-A link is refused when unknown or expired (404), already used, or when the
+A link is refused when unknown (404), expired, already used, or when the
 invitation has since been updated or withdrawn (410: the newest email has
 fresh links).
 """
@@ -32,7 +32,11 @@ def register(api: Api, services: Services) -> None:
         answer = request.params["answer"]
         link = scheduling.links.find(request.params["token"])
         if answer not in ANSWERS or link is None:
-            return link_page(404, "Link not valid", "<p>This link is unknown or has expired.</p>")
+            return link_page(404, "Link not valid", "<p>This link is unknown.</p>")
+        if link.expired:
+            return link_page(
+                410, "Link expired", "<p>Please ask the organiser for a new invitation.</p>"
+            )
         if link.used:
             return link_page(410, "Already answered", "<p>This link was already used.</p>")
         calendar = scheduling.replies.organiser_copy(link.organiser, link.uid)

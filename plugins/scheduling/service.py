@@ -12,6 +12,7 @@ import icalendar
 from config.settings import Settings
 from davserver.accounts.authenticator import Authenticator
 from davserver.accounts.directory import Directory
+from davserver.clock import Clock
 from davserver.collections import Collections
 from davserver.database import Database
 from davserver.mail import Mailer
@@ -43,6 +44,7 @@ class Scheduling:
         availability: Availability,
         authenticator: Authenticator,
         mailer: Mailer,
+        clock: Clock,
     ) -> None:
         self._settings = settings
         self._directory = directory
@@ -52,7 +54,7 @@ class Scheduling:
         self._mailer = mailer
         self.zone = ZoneInfo(settings.availability.timezone)
         self.queue = MailQueue(database)
-        self.links = AnswerLinks(database, settings.scheduling.link_days)
+        self.links = AnswerLinks(database, settings.scheduling.link_days, clock)
         copies = Copies(database)
         self.tags = ScheduleTags(database)
         deliveries = Deliveries(settings, directory, collections, copies, self.tags, self.queue)
