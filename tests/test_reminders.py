@@ -32,7 +32,9 @@ import pytest
 import requests
 
 from tests.murmeli_process import MurmeliServer, unique_name
+from tests.ports import free_port
 from tests.smtp_sink import Sink, smtp_sink
+from tests.test_tls import self_signed
 
 BERLIN = ZoneInfo("Europe/Berlin")
 START = datetime(2030, 1, 7, tzinfo=UTC)  # a Monday; Berlin is UTC+1
@@ -71,9 +73,13 @@ class Clock:
         fresh.write_text(instant.isoformat())
         os.replace(fresh, self.path)
 
-    def advance(self, delta: timedelta) -> None:
+    def jump(self, delta: timedelta) -> None:
+        """Moves the time without waiting: a reminder that cannot go out holds the scan back."""
         self.now += delta
         self._write(self.now)
+
+    def advance(self, delta: timedelta) -> None:
+        self.jump(delta)
         deadline = time.monotonic() + 30
         while self.scanned_to() < self.now.timestamp():
             assert time.monotonic() < deadline, f"the server did not scan up to {self.now}"
@@ -352,3 +358,52 @@ def test_guests_and_share_recipients_are_not_reminded(server, clock, mail):
     clock.advance(timedelta(hours=1))
     assert len(mail.to(owner[2])) == 1
     assert mail.to(guest[2]) == []
+
+
+def wait_for_log(server: MurmeliServer, text: str, count: int = 1) -> None:
+    deadline = time.monotonic() + 30
+    while sum(text in line for line in server.log) < count:
+        assert time.monotonic() < deadline, f"no {text!r} in the log:\n" + "".join(server.log)
+        time.sleep(0.05)
+
+
+def test_a_reminder_is_retried_while_smtp_is_down_and_survives_a_restart(tmp_path):
+    """The SMTP server is down when the alarm falls due and stays down across a restart of
+    Murmeli: the reminder is tried again each scan, and arrives once SMTP is back."""
+    port = free_port()
+    certificate, _ = self_signed(tmp_path)  # the certificate the sink will present
+    password_file = tmp_path / "smtp-password"
+    password_file.write_text(SMTP_LOGIN[1] + "\n")
+    config = tmp_path / "murmeli.yaml"
+    config.write_text(
+        f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  username: {SMTP_LOGIN[0]}\n"
+        f"  password_file: {password_file}\n  from_address: reminders@example.org\n"
+        f"  ca_file: {certificate}\n"
+        "reminders:\n  enabled: true\n  poll_interval: 100ms\n"
+        f"server:\n  test_clock_file: {tmp_path / 'clock'}\n"
+    )
+    clock = Clock(tmp_path / "clock", tmp_path / "data" / "murmeli.sqlite3")
+    server = MurmeliServer(tmp_path / "data", config=config).start()
+    try:
+        clock.advance(timedelta(0))
+        owner = person(server, "dora")
+        start = clock.now + timedelta(hours=1)
+        calendar_of(server, owner).save_event(event_text(start, before(10)))
+        clock.jump(timedelta(minutes=55))  # past the alarm
+        not_delivered = f"email for {owner[0]} not delivered"
+        wait_for_log(server, not_delivered, count=2)  # tried, and tried again
+        assert clock.scanned_to() < (start - timedelta(minutes=10)).timestamp()
+    finally:
+        server.stop()
+    server.start()
+    try:
+        wait_for_log(server, not_delivered, count=3)  # the restarted server tries it too
+        with smtp_sink(tmp_path, SMTP_LOGIN, port=port) as (sink, _, _):
+            clock.advance(timedelta(minutes=1))  # scanned past the alarm: it went out
+            (message,) = sink.to(owner[2])
+            assert "Board meeting" in message["Subject"]
+            clock.advance(timedelta(minutes=30))
+            assert len(sink.to(owner[2])) == 1
+    finally:
+        server.stop()
+    server.assert_log_clean("failed")
