@@ -39,7 +39,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 instance_name = murmeli-test-{port}
 log_path = {root}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_master_user_separator = *
@@ -57,7 +57,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {tls_port}
   }}
 }}
 
@@ -105,17 +105,22 @@ class DovecotServer:
         special_use: dict[str, str] = SPECIAL_USE,
         masters: dict[str, str] | None = None,
         mail_fsync: str = "never",
+        certificate: tuple[Path, Path] | None = None,
     ) -> None:
         """``masters``: Dovecot master users (``ACCOUNT*name`` logs in as ACCOUNT).
         ``mail_fsync``: tests need no durability; benchmarks use Dovecot's default, ``optimized``.
+        ``certificate``: (certificate, key) files: STARTTLS on ``port`` and implicit TLS on
+        ``tls_port``; without it, plain text only.
         """
         self.special_use = special_use
         self.masters = masters or {}
         self.mail_fsync = mail_fsync
+        self.certificate = certificate
         self.root = Path(tempfile.mkdtemp(prefix="murmeli-dovecot-"))
         self.root.chmod(0o755)
         self.host = "127.0.0.1"
         self.port = free_port()
+        self.tls_port = free_port() if certificate else 0
         self.config = self.root / "dovecot.conf"
 
     def start(self) -> DovecotServer:
@@ -135,6 +140,8 @@ class DovecotServer:
                 mail_id=MAIL_ID,
                 mailboxes=mailboxes,
                 mail_fsync=self.mail_fsync,
+                tls_port=self.tls_port,
+                ssl=self._ssl(),
             )
         )
         # The daemon keeps inherited pipes open: let it write to nothing but its log.
@@ -148,6 +155,12 @@ class DovecotServer:
         )
         self._wait_for_greeting()
         return self
+
+    def _ssl(self) -> str:
+        if self.certificate is None:
+            return "ssl = no"
+        certificate, key = self.certificate
+        return f"ssl = yes\nssl_cert = <{certificate}\nssl_key = <{key}"
 
     def add_user(self, name: str, password: str) -> str:
         """Adds ``name`` (an address such as ``alice@example.org``); returns it as the login."""

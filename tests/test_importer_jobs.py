@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from importer.connection import ImapEndpoint
+from tests.certificates import TestAuthority
 from tests.dovecot_process import DovecotPair, DovecotServer
+from tests.held_proxy import HeldProxy
 from tests.murmeli_process import MURMELI, MurmeliServer
 from tests.smtp_sink import Sink, smtp_sink
 from tests.test_importer_copy import ZURICH, corpus, endpoint, expected_destination, fill, snapshot
@@ -35,11 +37,13 @@ class Importer:
     def __init__(
         self,
         root: Path,
-        dovecots: DovecotPair,
+        dovecots: DovecotPair | None,
         batch_messages: int = 200,
         extra: str = "",
         destination: DovecotServer | None = None,
+        security: str = "none",
     ) -> None:
+        """``destination`` defaults to the pair's, reached with ``security``."""
         self.data = root / "data"
         config = root / "murmeli.yaml"
         destination = destination or dovecots.destination
@@ -47,7 +51,7 @@ class Importer:
             "importer:\n"
             f"  host: {destination.host}\n"
             f"  port: {destination.port}\n"
-            "  security: none\n"
+            f"  security: {security}\n"
             "  poll_interval: 100ms\n"
             "  backoff: 100ms\n"
             "  retries: 3\n"
@@ -79,10 +83,10 @@ class Importer:
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
-    def start(self) -> Importer:
+    def start(self, **environment: str) -> Importer:
         self.daemon = subprocess.Popen(
             [*MURMELI, "importer"],
-            env=self.murmeli.environment(),
+            env={**self.murmeli.environment(), **environment},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -416,3 +420,112 @@ def test_a_csv_batch_is_queued_whole_copied_and_confirmed_by_email(
         text = mail.get_content()
         assert f"{5 + number} copied, 0 skipped" in text
         assert "INBOX" in text
+
+
+@pytest.fixture(scope="module")
+def tls_dovecots(tmp_path_factory) -> Iterator[tuple[DovecotServer, DovecotServer, Path]]:
+    """Two Dovecots offering STARTTLS and implicit TLS with certificates from a test CA, and
+    the CA's certificate (the only one that makes them trusted)."""
+    authority = TestAuthority(tmp_path_factory.mktemp("ca"))
+    certificate = authority.issue("imap", "IP:127.0.0.1", "DNS:localhost")
+    source = DovecotServer(certificate=certificate).start()
+    destination = DovecotServer(certificate=certificate).start()
+    yield source, destination, authority.certificate
+    source.stop()
+    destination.stop()
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_an_import_over_tls_verifies_both_servers_certificates(
+    tmp_path: Path, tls_dovecots, security: str
+) -> None:
+    """The destination is trusted through ``importer.ca_file``; a source (a provider, whose
+    certificate chains to the system's CAs) through the system store, here ``SSL_CERT_FILE``."""
+    source_server, destination_server, ca = tls_dovecots
+    plain_source, destination = endpoint(source_server), endpoint(destination_server)
+    port = source_server.tls_port if security == "tls" else source_server.port
+    source = ImapEndpoint(
+        source_server.host, port, security, plain_source.login, plain_source.password, ca
+    )
+    messages = corpus()
+    fill(source, messages)
+    importer = Importer(
+        tmp_path, None, destination=destination_server, security="starttls",
+        extra=f"  ca_file: {ca}\n",
+    )  # fmt: skip
+    job = importer.add(source, destination, "--security", security)
+    importer.start(SSL_CERT_FILE=str(ca))
+    try:
+        wait_for(lambda: importer.progress(job)[0] in ("done", "failed"), "the job to end")
+    finally:
+        log = importer.stop()
+    assert importer.status(job)["state"] == "done", log
+    verified = ImapEndpoint(
+        destination_server.host, destination_server.port, "starttls",
+        destination.login, destination.password, ca,
+    )  # fmt: skip
+    assert snapshot(verified) == expected_destination(snapshot(source))
+
+
+def test_an_untrusted_certificate_fails_the_job_at_once_with_the_reason(
+    tmp_path: Path, tls_dovecots
+) -> None:
+    source_server, destination_server, ca = tls_dovecots
+    plain = endpoint(source_server)
+    source = ImapEndpoint(source_server.host, source_server.tls_port, "tls", plain.login,
+                          plain.password, ca)  # fmt: skip
+    fill(source, corpus()[:3])
+    importer = Importer(
+        tmp_path, None, destination=destination_server, security="starttls",
+        extra=f"  ca_file: {ca}\n",
+    )  # fmt: skip
+    job = importer.add(source, endpoint(destination_server), "--security", "tls")
+    importer.start()  # the system's CAs do not know the test CA
+    try:
+        wait_for(lambda: importer.progress(job)[0] in ("done", "failed"), "the job to end")
+    finally:
+        log = importer.stop()
+    report = importer.status(job)
+    assert report["state"] == "failed"
+    assert "certificate" in report["error"] and f"source {source.host}" in report["error"]
+    assert "retry" not in log
+
+
+def test_murmeli_serve_runs_the_importer_within_max_jobs_and_max_per_host(
+    tmp_path: Path, dovecots: DovecotPair
+) -> None:
+    """Four jobs, in this order: two from one source server, one from a second, one from a
+    third. With max_jobs 2 and max_per_host 1, the first and third run (held by the proxies
+    in front of the sources) while the second waits for its host and the fourth for a slot."""
+    proxies = [HeldProxy((dovecots.source.host, dovecots.source.port), host)
+               for host in ("127.0.0.1", "127.0.0.2", "127.0.0.3")]  # fmt: skip
+    importer = Importer(
+        tmp_path, dovecots, extra="  enabled: true\n  max_jobs: 2\n  max_per_host: 1\n"
+    )
+    jobs, copies = [], []
+    for proxy in (proxies[0], proxies[0], proxies[1], proxies[2]):
+        account, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
+        fill(account, corpus()[:2])
+        through_proxy = ImapEndpoint(
+            proxy.host, proxy.port, "none", account.login, account.password
+        )
+        jobs.append(importer.add(through_proxy, destination))
+        copies.append((account, destination))
+    importer.murmeli.start()
+    try:
+        wait_for(lambda: proxies[0].accepted and proxies[1].accepted, "two jobs to connect")
+        states = [importer.progress(job)[0] for job in jobs]
+        assert states == ["running", "queued", "running", "queued"]
+        for proxy in proxies:
+            proxy.release()
+        for job in jobs:
+            wait_for(lambda job=job: importer.progress(job)[0] == "done", f"job {job} to finish")
+    finally:
+        for proxy in proxies:
+            proxy.release()
+        importer.murmeli.stop()
+        for proxy in proxies:
+            proxy.close()
+    for account, destination in copies:
+        assert snapshot(destination) == expected_destination(snapshot(account))
+    importer.murmeli.assert_log_clean()
