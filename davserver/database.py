@@ -33,8 +33,8 @@ class Database:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        with self.engine.connect():  # SQLite: the file in WAL mode before the upgrade opens it
-            pass
+            with self.engine.connect():  # the file in WAL mode before the upgrade opens it
+                pass
         done = migrations.upgrade(url)
         if done.adopted:
             logger.info("database of release 0.1.0 recognised: schema revision %s", done.before)

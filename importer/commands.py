@@ -89,8 +89,9 @@ def run_daemon(args: argparse.Namespace) -> int:
     daemon = build_daemon(Services(settings))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: daemon.stop())
-    print(_announcement(settings.importer, args.config), file=sys.stderr, flush=True)
-    daemon.run()
+    daemon.run(
+        started=lambda: print(_announcement(settings.importer, args.config), file=sys.stderr)
+    )
     return 0
 
 
