@@ -142,6 +142,14 @@ def test_db_upgrade_command_reports_what_it_did(tmp_path):
     assert f"schema revision {migrations.head()}: up to date" in again.stdout
 
 
+def test_db_current_creates_no_database(tmp_path):
+    murmeli = MurmeliServer(tmp_path / "data")
+    shown = murmeli.cli("db", "current")
+    assert shown.returncode == 0, shown.stderr
+    assert "schema revision none" in shown.stdout
+    assert not murmeli.data.exists()
+
+
 def test_a_database_with_part_of_the_schema_is_refused_untouched(tmp_path):
     database = tmp_path / "partial.sqlite3"
     with sqlite3.connect(database) as connection:

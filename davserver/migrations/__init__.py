@@ -58,7 +58,12 @@ def head() -> str:
 
 
 def current(url: str) -> str | None:
+    """The revision of the database at ``url``; None for one without (or no SQLite file yet,
+    which this does not create)."""
     engine = create_engine(url, poolclass=NullPool)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and not Path(database).exists():
+        return None
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
