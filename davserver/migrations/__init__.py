@@ -127,8 +127,9 @@ def _locked(url: str) -> Iterator[Connection]:
     sqlite = url.startswith("sqlite")
     engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 60} if sqlite else {})
     if sqlite:
-        # pysqlite would commit before each DDL statement; SQLite itself keeps DDL in the
-        # transaction when asked to (the SQLAlchemy documentation's recipe).
+        # pysqlite opens transactions only before data changes, so DDL would run outside
+        # one; with its handling off, BEGIN EXCLUSIVE locks the file and SQLite keeps the
+        # DDL in that transaction (the recipe of SQLAlchemy's SQLite documentation).
         event.listen(engine, "connect", _driver_transactions_off)
         event.listen(
             engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN EXCLUSIVE")
