@@ -69,6 +69,10 @@ class Gone(Exception):
         self.reason = reason
 
 
+class Unknown(Exception):
+    """No message was ever sent with this link (or its tombstone is past keeping)."""
+
+
 class Locked(Exception):
     """Too many wrong passwords: only the sender can unlock the message."""
 
@@ -179,21 +183,28 @@ class SecureDelivery:
             raise DeliveryError("no SMTP server for the notification: set smtp.host")
 
     def find(self, token: str) -> SecureMessage:
-        """The message the link ``token`` opens; ``Gone`` if expired, revoked or unknown
-        (after 30 days an expired link and a mistyped one cannot be told apart)."""
+        """The message the link ``token`` opens; ``Gone`` if expired or revoked, ``Unknown``
+        if no message had this link."""
         message_id, _, secret = token.partition(".")
+        digest = token_digest(secret)
         message = self._store.get(message_id)
-        if message is None or not hmac.compare_digest(token_digest(secret), message.link_digest):
-            raise Gone("expired")
+        if message is None:
+            buried = self._store.tombstone(message_id)
+            if buried is not None and hmac.compare_digest(digest, buried.link_digest):
+                raise Gone(buried.reason)
+            raise Unknown()
+        if not hmac.compare_digest(digest, message.link_digest):
+            raise Unknown()
         if message.expires_at <= self._now():
-            self._store.delete(message.id)
-            raise Gone("expired")
+            self._store.bury(message, self._now())
+            raise Gone("expired" if message.sealed is not None else "revoked")
         if message.sealed is None:
             raise Gone("revoked")
         return message
 
     def open(self, token: str, password: str) -> Opened:
-        """The message, if ``password`` is right; else ``Refused``, ``Locked`` or ``Gone``."""
+        """The message, if ``password`` is right; else ``Refused``, ``Locked``, ``Gone`` or
+        ``Unknown``."""
         message = self.find(token)
         if not self._store.claim_attempt(message.id, self.attempts, self._now()):
             self.find(token)

@@ -90,6 +90,15 @@ def message(shown: MessageView, token: str, expires: datetime) -> Response:
     )
 
 
+def unknown() -> Response:
+    return page(
+        404,
+        "No such message",
+        "<p>No secure message was sent with this link. Check that the whole link was copied "
+        "from the email.</p>",
+    )
+
+
 def gone(reason: str, days: int) -> Response:
     if reason == "revoked":
         return page(410, "Message withdrawn", "<p>The sender withdrew this secure message.</p>")

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, quote
 from crypto import secure_page
 from crypto.message_view import attachment, view
 from crypto.reading_sessions import LIFETIME
-from crypto.secure_delivery import PAGE_PATH, Gone, Locked, Refused, SecureDelivery
+from crypto.secure_delivery import PAGE_PATH, Gone, Locked, Refused, SecureDelivery, Unknown
 from davserver.api import Api, HttpError, Request, Response, json_response
 from davserver.services import Services
 
@@ -31,11 +31,13 @@ def register(api: Api, services: Services) -> None:
     days = services.settings.relay.secure_message_days
 
     def refusals(handler):
-        """Expired, revoked and locked messages answer the same way on every route."""
+        """Unknown, expired, revoked and locked messages answer the same way on every route."""
 
         def answer(request: Request) -> Response:
             try:
                 return handler(request)
+            except Unknown:
+                return secure_page.unknown()
             except Gone as error:
                 return secure_page.gone(error.reason, days)
             except Locked:

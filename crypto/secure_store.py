@@ -4,6 +4,10 @@ Wrong passwords are counted before the slow key derivation starts, in one
 conditional UPDATE (``claim_attempt``): however many guesses run at once, no
 more than the allowed number is ever tried. A guess that turns out right gives
 its count back (``release_attempt``).
+
+A message whose row goes because it expired leaves a tombstone (``bury``): its
+id, link digest and why it ended, kept for ``TOMBSTONE_DAYS``, so its link still
+says "expired" or "withdrawn" while a made-up one is unknown.
 """
 
 from __future__ import annotations
@@ -14,7 +18,16 @@ from sqlalchemy import delete, insert, select, update
 
 from crypto.password_seal import Sealed
 from davserver.database import Database
+from davserver.tables import secure_message_tombstones as tombstones
 from davserver.tables import secure_messages as table
+
+TOMBSTONE_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    link_digest: str
+    reason: str  # "expired" or "revoked"
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,44 @@ class SecureMessageStore:
         with self._db.transaction() as connection:
             connection.execute(delete(table).where(table.c.id == message_id))
 
-    def delete_expired(self, now: int) -> int:
+    def bury(self, message: SecureMessage, now: int) -> None:
+        """Delete the expired ``message``, leaving its tombstone."""
         with self._db.transaction() as connection:
-            return connection.execute(delete(table).where(table.c.expires_at <= now)).rowcount
+            self._bury(connection, [message], now)
+
+    def delete_expired(self, now: int) -> int:
+        """Bury every expired message, forget tombstones past ``TOMBSTONE_DAYS``; the number
+        of messages buried."""
+        with self._db.transaction() as connection:
+            expired = [
+                SecureMessage(**row._mapping)
+                for row in connection.execute(select(table).where(table.c.expires_at <= now))
+            ]
+            self._bury(connection, expired, now)
+            connection.execute(
+                delete(tombstones).where(tombstones.c.ended_at <= now - TOMBSTONE_DAYS * 86400)
+            )
+        return len(expired)
+
+    def tombstone(self, message_id: str) -> Tombstone | None:
+        with self._db.reader() as connection:
+            row = connection.execute(
+                select(tombstones.c.link_digest, tombstones.c.reason).where(
+                    tombstones.c.id == message_id
+                )
+            ).first()
+        return None if row is None else Tombstone(row.link_digest, row.reason)
+
+    @staticmethod
+    def _bury(connection, messages: list[SecureMessage], now: int) -> None:
+        for message in messages:
+            # Whoever deletes the row writes the tombstone: a visit and the sweeper may race.
+            if connection.execute(delete(table).where(table.c.id == message.id)).rowcount:
+                connection.execute(
+                    insert(tombstones).values(
+                        id=message.id,
+                        link_digest=message.link_digest,
+                        reason="expired" if message.revoked_at is None else "revoked",
+                        ended_at=now,
+                    )
+                )

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from radicale import Application as RadicaleApplication
 
 from davserver.api import basic_credentials
+from davserver.url_space import is_reserved, top_level_name
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 access_log = logging.getLogger("murmeli.access")
@@ -54,7 +55,12 @@ class Application:
         max_body_size: int,
         log_requests: bool,
     ) -> None:
-        """``mounts`` maps a path prefix (``/api/``) to the WSGI application serving it."""
+        """``mounts`` maps a path prefix (``/api/``) to the WSGI application serving it; each
+        prefix must start with a reserved name (``davserver/url_space.py``), else a user of
+        that name would lose their DAV home to it."""
+        for prefix in mounts:
+            if not is_reserved(top_level_name(prefix)):
+                raise ValueError(f"mount {prefix} is not reserved in davserver/url_space.py")
         self._dav = dav
         self._mounts = tuple(mounts.items())
         self._max_body_size = max_body_size

@@ -1,7 +1,8 @@
 """The ``murmeli`` command: each package contributes its own subcommands.
 
 Exit status: 0 done, 2 bad usage or input, 1 any other failure. Errors are one
-line on stderr, never a traceback (set ``MURMELI_DEBUG=1`` to see one).
+line on stderr, never a traceback (set ``MURMELI_DEBUG=1`` to see one). Output
+piped to a reader that stops early (``| head``) ends the command quietly.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import crypto.commands
 import crypto.relay_commands
 import crypto.secure_commands
 import davserver.commands
+import davserver.database_commands
 import importer.commands
 import plugins.availability.commands
 import plugins.contacts_import.commands
@@ -29,6 +31,7 @@ from davserver.command_line import common_options
 COMMAND_MODULES = (
     config.commands,
     davserver.commands,
+    davserver.database_commands,
     plugins.sharing.commands,
     plugins.availability.commands,
     plugins.publish.commands,
@@ -59,7 +62,15 @@ def main(argv: list[str] | None = None) -> int:
         # Radicale narrates its storage set-up ("creating now") as warnings: noise in a CLI.
         logging.getLogger("radicale").setLevel("ERROR")
     try:
-        return args.handler(args) or 0
+        status = args.handler(args) or 0
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # The reader went away (``murmeli user list | head -1``): stop quietly. Python would
+        # flush stdout again at exit and complain, so it is pointed at devnull first
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except (ConfigError, AccountError) as error:
         print(f"murmeli: error: {error}", file=sys.stderr)
         return 2

@@ -1,11 +1,13 @@
 """Murmeli's own state behind one SQLAlchemy Core engine: SQLite by default, PostgreSQL by URL.
 
 One ``Database`` per URL per process, shared by the HTTP routes and the
-Radicale plugins, so every part sees the same connection pool.
+Radicale plugins, so every part sees the same connection pool. Opening one
+brings its schema to this release's (``davserver/migrations``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,9 @@ from typing import Any
 from sqlalchemy import Engine, Table, create_engine, event, insert, update
 from sqlalchemy.engine import Connection
 
-from davserver.tables import metadata
+from davserver import migrations
+
+logger = logging.getLogger("murmeli.database")
 
 _open: dict[str, Database] = {}
 _open_lock = threading.Lock()
@@ -29,7 +33,15 @@ class Database:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+            with self.engine.connect():  # the file in WAL mode before the upgrade opens it
+                pass
+        done = migrations.upgrade(url)
+        if done.adopted:
+            logger.info("database of release 0.1.0 recognised: schema revision %s", done.before)
+        if done.before is None:
+            logger.info("new database: schema revision %s", done.after)
+        elif done.before != done.after:
+            logger.info("database schema upgraded from %s to %s", done.before, done.after)
 
     def transaction(self) -> Connection:
         """A connection in a transaction: committed on leaving ``with``, rolled back on error."""

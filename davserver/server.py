@@ -17,6 +17,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from config.schema import Listen
 from crypto.relay_server import RelayServer
 from crypto.secure_sweeper import Sweeper
+from davserver.accounts.directory import reserved_name_notice
 from davserver.services import Services
 from davserver.wsgi import build_application
 from importer.daemon import build_daemon
@@ -55,6 +56,8 @@ def serve(services: Services) -> None:
     logger.info("Murmeli listening on %s://%s:%d (data in %s)", scheme, host, port, settings.data)
     if not services.directory.list():
         logger.warning("no users yet: add one with `murmeli user add NAME` (see README.md)")
+    for name in services.directory.reserved_names_taken():
+        logger.warning(reserved_name_notice(name))
     worker = threading.Thread(target=server.serve, name="murmeli-http", daemon=True)
     worker.start()
     importer = build_daemon(services) if services.settings.importer.enabled else None

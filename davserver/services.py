@@ -43,10 +43,14 @@ from plugins.sharing.store import Sharing
 class Services:
     settings: Settings
 
+    @property
+    def database_url(self) -> str:
+        return self.settings.database.url or default_url(self.settings.server.data)
+
     @cached_property
     def database(self) -> Database:
         self.settings.server.data.mkdir(parents=True, exist_ok=True)
-        return open_database(self.settings.database.url or default_url(self.settings.server.data))
+        return open_database(self.database_url)
 
     @cached_property
     def directory(self) -> Directory:

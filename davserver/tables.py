@@ -257,6 +257,18 @@ secure_messages = Table(
     Column("retry_key", String(64), index=True),
 )
 
+# What stays of a secure message once its row goes (expired, or withdrawn then
+# expired): its id and link digest, so its link still says why it cannot be
+# read, while a made-up link answers 404. Kept for a year (crypto/secure_store.py).
+secure_message_tombstones = Table(
+    "secure_message_tombstones",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("link_digest", String(64), nullable=False),
+    Column("reason", String(8), nullable=False),
+    Column("ended_at", Integer, nullable=False, index=True),
+)
+
 # CalDAV scheduling (plugins/scheduling). Where each person's copy of a scheduled
 # event lives (so a reply finds the organiser's copy without a scan), the
 # outgoing iMIP mail queue (sent by a worker, never inside a request), and the

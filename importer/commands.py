@@ -26,6 +26,7 @@ from importer.presets import PresetError
 from importer.progress import job_progress
 from importer.report import folder_rows, job_report, progress_bar, summary
 from importer.requests import job_request
+from importer.settings import ImporterSettings
 
 FOLLOW_INTERVAL = 1.0
 
@@ -88,8 +89,21 @@ def run_daemon(args: argparse.Namespace) -> int:
     daemon = build_daemon(Services(settings))
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: daemon.stop())
-    daemon.run()
+    daemon.run(
+        started=lambda: print(_announcement(settings.importer, args.config), file=sys.stderr)
+    )
     return 0
+
+
+def _announcement(settings: ImporterSettings, config: Path | None) -> str:
+    """What the foreground daemon is about to do, and how to end it: it runs until stopped."""
+    source = f"the importer section of {config}" if config else "built-in defaults, no --config"
+    return (
+        f"murmeli importer: runs jobs queued with `murmeli import add`, looking every "
+        f"{settings.poll_interval:g}s, copying to {settings.host}:{settings.port} "
+        f"({settings.security}; {source}). It runs until Ctrl-C or SIGTERM; "
+        "`murmeli serve` runs it too when importer.enabled is true."
+    )
 
 
 def add_job(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -82,10 +83,13 @@ class ImportDaemon:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run(self) -> None:
-        """Until ``stop()``: the foreground loop of ``murmeli importer``."""
+    def run(self, started: Callable[[], None] | None = None) -> None:
+        """Until ``stop()``: the foreground loop of ``murmeli importer``; ``started`` is
+        called once the data folder is this daemon's."""
         self.lock.acquire()
         try:
+            if started is not None:
+                started()
             resumed = self.store.requeue_running()
             if resumed:
                 logger.info("importer: resuming %d interrupted job(s)", resumed)

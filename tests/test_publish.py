@@ -292,3 +292,17 @@ def test_link_survives_a_restart(owner):
     owner.server.start()
     after = owner.feed(path, **{"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 304
+
+
+def test_printed_links_say_where_their_base_comes_from(owner, tmp_path):
+    unset = owner.server.cli("publish", "on", owner.collection)
+    assert unset.returncode == 0, unset.stderr
+    assert "warning: links use http://127.0.0.1:5232 (server.listen)" in unset.stderr
+    assert "set server.base_url" in unset.stderr
+
+    config = tmp_path / "murmeli.yaml"
+    config.write_text("server:\n  base_url: https://cal.example.org\n")
+    configured = owner.server.cli("publish", "list", "--config", str(config), owner.name)
+    assert configured.returncode == 0, configured.stderr
+    assert configured.stderr == "links use https://cal.example.org (server.base_url)\n"
+    assert "https://cal.example.org/.token/v1/" in configured.stdout

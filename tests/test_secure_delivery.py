@@ -23,6 +23,7 @@ from crypto.secure_delivery import (
     NotificationFailed,
     Refused,
     SecureDelivery,
+    Unknown,
 )
 from crypto.secure_store import SecureMessageStore
 from crypto.settings import RelaySettings
@@ -158,7 +159,7 @@ def test_a_link_with_a_wrong_secret_opens_nothing(setup):
     token = deposit(delivery, sink, mail())
     message_id, _, secret = token.partition(".")
     other = "B" if secret.endswith("A") else "A"
-    with pytest.raises(Gone):
+    with pytest.raises(Unknown):
         delivery.find(f"{message_id}.{secret[:-1]}{other}")
 
 
@@ -209,6 +210,31 @@ def test_expired_message_is_deleted_on_access_and_by_the_sweep(setup):
     assert rows(database) == 1
     assert delivery.sweep() == 1
     assert rows(database) == 0
+
+
+def test_made_up_links_are_unknown_and_ended_ones_say_why_after_the_sweep(setup):
+    delivery, clock, _, sink = setup
+    expired = deposit(delivery, sink, mail())
+    withdrawn = deposit(delivery, sink, mail())
+    delivery.revoke(withdrawn.split(".")[0])
+    message_id, _, secret = expired.partition(".")
+    for made_up in ("no-such-link", f"{message_id}.{secret[::-1]}", f"x{message_id}.{secret}"):
+        with pytest.raises(Unknown):
+            delivery.find(made_up)
+
+    clock.advance(timedelta(days=31))
+    assert delivery.sweep() == 2
+    for token, reason in ((expired, "expired"), (withdrawn, "revoked")):
+        with pytest.raises(Gone) as gone:
+            delivery.open(token, PASSWORD)
+        assert gone.value.reason == reason
+    with pytest.raises(Unknown):
+        delivery.find(f"{message_id}.{secret[::-1]}")
+
+    clock.advance(timedelta(days=366))
+    delivery.sweep()
+    with pytest.raises(Unknown):
+        delivery.find(expired)
 
 
 @pytest.mark.parametrize(

@@ -270,7 +270,7 @@ def test_the_sender_revokes_the_message_and_nobody_else_can(setup, alice, page):
 def test_bad_requests_get_a_page_that_says_why(setup, alice):
     _, link = deposit(setup, alice[2], message("http://127.0.0.1:9", b"%PDF"))
     unknown = requests.get(f"{setup[0].url}/api/secure/no-such-link", timeout=30)
-    assert unknown.status_code == 410 and "expired" in unknown.text
+    assert unknown.status_code == 404 and "No secure message was sent" in unknown.text
     empty = requests.post(link, timeout=30)
     assert empty.status_code == 400 and "password" in empty.text
     reader = requests.Session()
@@ -289,7 +289,7 @@ def count(setup, message_id: str) -> int:
 
 def test_after_thirty_days_the_link_says_expired_and_the_message_is_deleted(setup, alice, page):
     visited_id, visited = deposit(setup, alice[2], message("http://127.0.0.1:9", b"pdf"))
-    forgotten_id, _ = deposit(setup, alice[2], message("http://127.0.0.1:9", b"pdf"))
+    forgotten_id, forgotten = deposit(setup, alice[2], message("http://127.0.0.1:9", b"pdf"))
     setup[2].write_text((START + timedelta(days=29)).isoformat())
     page.goto(visited)
     expect(page.locator("h1")).to_have_text("Secure message")
@@ -300,11 +300,14 @@ def test_after_thirty_days_the_link_says_expired_and_the_message_is_deleted(setu
     expect(page.locator("h1")).to_have_text("Link expired")
     expect(page.locator("body")).to_contain_text("30 days")
     assert count(setup, visited_id) == 0
+    assert page.goto(visited).status == 410
 
     deadline = time.monotonic() + 30
     while count(setup, forgotten_id):
         assert time.monotonic() < deadline, "the sweeper did not delete the expired message"
         time.sleep(0.1)
+    assert page.goto(forgotten).status == 410
+    expect(page.locator("h1")).to_have_text("Link expired")
 
 
 def listed(setup, sender: str) -> dict[str, dict]:

@@ -225,3 +225,24 @@ def test_freebusy_share_shows_times_but_no_details(server, alice):
     details = requests.get(mapped, auth=bob)
     assert details.status_code == 403
     assert "Board meeting" not in details.text
+
+
+def test_share_cli_shares_with_each_target_given_or_with_none(server, alice):
+    bob, carol, dave = (server.add_user(name) for name in ("bob", "carol", "dave"))
+    collection = f"/{alice[0]}/calendar/"
+    both = server.cli("share", "add", collection, "--with", bob[0], "--with", carol[0])
+    assert both.returncode == 0, both.stderr
+    assert f"shared with {bob[0]} (read)" in both.stdout
+    assert f"shared with {carol[0]} (read)" in both.stdout
+    for recipient in (bob, carol):
+        assert f"/{recipient[0]}/{alice[0]}~calendar/" in calendars_seen_by(server, recipient)
+
+    refused = server.cli("share", "add", collection, "--with", dave[0], "--with", "nobody-x")
+    assert refused.returncode == 2
+    assert "nobody-x" in refused.stderr
+    assert f"/{dave[0]}/{alice[0]}~calendar/" not in calendars_seen_by(server, dave)
+
+    removed = server.cli("share", "remove", collection, "--with", bob[0], "--with", carol[0])
+    assert removed.returncode == 0, removed.stderr
+    listed = server.cli("share", "list", alice[0])
+    assert bob[0] not in listed.stdout and carol[0] not in listed.stdout

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from davserver.accounts.secrets import hash_secret
 from davserver.database import Database
 from davserver.tables import app_passwords, shares, team_members, teams, users
+from davserver.url_space import RESERVED_NAMES, is_reserved
 
 ROLES = ("legal", "admin", "collaborator", "external")
 ORGANISATION_GROUP = "org"
@@ -71,7 +72,24 @@ def check_user_name(name: str) -> str:
             f"invalid user name {name!r}: use letters, digits and . _ @ - (at most 64;"
             f" {ORGANISATION_GROUP!r} names the whole organisation in shares)"
         )
+    if is_reserved(name):
+        raise AccountError(
+            f"user name {name!r} is reserved: Murmeli serves /{name.lower()}/ itself, so"
+            f" that user's calendars and address books could not be reached; choose another"
+            f" (reserved: {', '.join(sorted(RESERVED_NAMES))})"
+        )
     return name
+
+
+def reserved_name_notice(name: str) -> str:
+    """What to do about a user made before ``name`` was reserved."""
+    return (
+        f"user {name!r} has a name Murmeli serves itself (/{name.lower()}/): their calendars"
+        " and address books cannot be reached. With the server stopped: add a user with"
+        f" another name, move the folder collections/collection-root/{name} of the data"
+        " folder to that name, share again what they shared, then"
+        f" `murmeli user remove {name}`."
+    )
 
 
 def check_team_name(name: str) -> str:
@@ -177,6 +195,12 @@ class Directory:
         """Every user, by name, in one query (the reminder scan asks at every poll)."""
         with self._db.reader() as connection:
             return _users(connection.execute(_USERS_WITH_TEAMS.order_by(users.c.name)))
+
+    def reserved_names_taken(self) -> list[str]:
+        """Users named, before the name was reserved, like something Murmeli serves."""
+        with self._db.reader() as connection:
+            names = connection.execute(select(users.c.name).order_by(users.c.name)).scalars()
+            return [name for name in names if is_reserved(name)]
 
     def set_password(self, name: str, password: str) -> None:
         self._change(name, password_hash=hash_secret(password))

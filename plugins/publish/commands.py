@@ -1,14 +1,17 @@
 """``murmeli publish on|off|rotate|list``: public .ics links from the command line.
 
 ``on`` and ``rotate`` print the ``webcal://`` form, then the link alone on the
-last line, so scripts can take it with ``tail -n 1``.
+last line, so scripts can take it with ``tail -n 1``. Where the links' base comes
+from goes to stderr, with a warning when ``server.base_url`` is not set.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from davserver.command_line import load_services, print_table
+from davserver.services import Services
 from plugins.publish.links import Link, base_url
 
 
@@ -42,7 +45,7 @@ def turn_on(args: argparse.Namespace) -> int:
     services = load_services(args)
     mode = "busy-only" if args.busy_only else "full"
     link = services.published_calendars.publish(args.collection, mode)
-    _print_link(link, base_url(services.settings.server), f"published ({link.mode})")
+    _print_link(link, _link_base(services), f"published ({link.mode})")
     return 0
 
 
@@ -56,13 +59,13 @@ def turn_off(args: argparse.Namespace) -> int:
 def rotate_link(args: argparse.Namespace) -> int:
     services = load_services(args)
     link = services.published_calendars.rotate(args.collection)
-    _print_link(link, base_url(services.settings.server), "has a new link; the old one is dead")
+    _print_link(link, _link_base(services), "has a new link; the old one is dead")
     return 0
 
 
 def list_links(args: argparse.Namespace) -> int:
     services = load_services(args)
-    base = base_url(services.settings.server)
+    base = _link_base(services)
     rows = [("CALENDAR", "MODE", "LINK")]
     rows += [
         (link.collection, link.mode, link.url(base))
@@ -76,3 +79,19 @@ def _print_link(link: Link, base: str, what: str) -> None:
     print(f"{link.collection} {what}")
     print(f"subscribe: {link.webcal(base)}")
     print(link.url(base))
+
+
+def _link_base(services: Services) -> str:
+    """The base of printed links, said on stderr: without ``server.base_url`` the links
+    only work where the listening address is reachable."""
+    server = services.settings.server
+    base = base_url(server)
+    if server.base_url:
+        print(f"links use {base} (server.base_url)", file=sys.stderr)
+    else:
+        print(
+            f"warning: links use {base} (server.listen); set server.base_url to the address "
+            "people reach",
+            file=sys.stderr,
+        )
+    return base

@@ -15,7 +15,9 @@ def register(subcommands, common: argparse.ArgumentParser) -> None:
 
     add = actions.add_parser("add", parents=[common], help="share a collection")
     add.add_argument("collection", metavar="/OWNER/COLLECTION/")
-    add.add_argument("--with", dest="target", required=True, help=target_help)
+    add.add_argument(
+        "--with", dest="targets", action="append", required=True, help=target_help + "; repeatable"
+    )
     level = add.add_mutually_exclusive_group()
     level.add_argument("--write", action="store_true", help="read-write (default: read-only)")
     level.add_argument(
@@ -29,18 +31,20 @@ def register(subcommands, common: argparse.ArgumentParser) -> None:
 
     remove = actions.add_parser("remove", parents=[common], help="stop sharing")
     remove.add_argument("collection", metavar="/OWNER/COLLECTION/")
-    remove.add_argument("--with", dest="target", required=True, help=target_help)
+    remove.add_argument(
+        "--with", dest="targets", action="append", required=True, help=target_help + "; repeatable"
+    )
     remove.set_defaults(handler=remove_share)
 
 
 def add_share(args: argparse.Namespace) -> int:
     services = load_services(args)
     collection = normalise_collection(args.collection)
-    target = Target.parse(args.target)
+    targets = [Target.parse(target) for target in dict.fromkeys(args.targets)]
     services.collections.require(collection)
     access = "write" if args.write else "freebusy" if args.freebusy else "read"
-    share = services.shares.add(collection, target, access)
-    print(f"{share.collection} shared with {share.target} ({share.access})")
+    for share in services.shares.add_each(collection, targets, access):
+        print(f"{share.collection} shared with {share.target} ({share.access})")
     return 0
 
 
@@ -62,6 +66,8 @@ def list_shares(args: argparse.Namespace) -> int:
 def remove_share(args: argparse.Namespace) -> int:
     services = load_services(args)
     collection = normalise_collection(args.collection)
-    services.shares.remove(collection, Target.parse(args.target))
-    print(f"{collection} no longer shared with {args.target}")
+    targets = [Target.parse(target) for target in dict.fromkeys(args.targets)]
+    services.shares.remove_each(collection, targets)
+    for target in targets:
+        print(f"{collection} no longer shared with {target}")
     return 0

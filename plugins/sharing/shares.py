@@ -8,6 +8,7 @@ in the organisation group, so organisation-wide shares skip them.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, or_, select
@@ -102,27 +103,42 @@ class Shares:
         self._directory = directory
 
     def add(self, collection: str, target: Target, access: str) -> Share:
+        return self.add_each(collection, (target,), access)[0]
+
+    def add_each(self, collection: str, targets: Sequence[Target], access: str) -> list[Share]:
+        """Share with every target, or (one refused) with none."""
         check_access(access)
         collection = normalise_collection(collection)
         owner = collection_owner(collection)
-        self._check_target(owner, target)
-        key = {"collection": collection, "target_kind": target.kind, "target_name": target.name}
+        for target in targets:
+            self._check_target(owner, target)
         with self._db.transaction() as connection:
-            upsert(
-                connection,
-                shares,
-                key,
-                {"access": access},
-                {"owner": owner, "created_at": int(time.time())},
-            )
-        return Share(collection, owner, target, access)
+            for target in targets:
+                key = {
+                    "collection": collection,
+                    "target_kind": target.kind,
+                    "target_name": target.name,
+                }
+                upsert(
+                    connection,
+                    shares,
+                    key,
+                    {"access": access},
+                    {"owner": owner, "created_at": int(time.time())},
+                )
+        return [Share(collection, owner, target, access) for target in targets]
 
     def remove(self, collection: str, target: Target) -> None:
+        self.remove_each(collection, (target,))
+
+    def remove_each(self, collection: str, targets: Sequence[Target]) -> None:
+        """Stop sharing with every target, or (one not shared with) with none."""
         collection = normalise_collection(collection)
         with self._db.transaction() as connection:
-            removed = connection.execute(delete(shares).where(*self._key(collection, target)))
-        if not removed.rowcount:
-            raise AccountError(f"{collection} is not shared with {target}")
+            for target in targets:
+                removed = connection.execute(delete(shares).where(*self._key(collection, target)))
+                if not removed.rowcount:
+                    raise AccountError(f"{collection} is not shared with {target}")
 
     def owned_by(self, owner: str | None = None, collection: str | None = None) -> list[Share]:
         query = select(shares).order_by(
