@@ -1,9 +1,12 @@
 """How every benchmark prints its results: an aligned plain-text table, then the same in
-Markdown (for issue notes and the README), each followed by the verdicts on the targets."""
+Markdown (for issue notes and the README), each followed by the verdicts on the targets;
+and how every benchmark checks that the contenders gave the same answers, so that a wrong
+answer can never win."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 
 Rows = Sequence[Sequence[str]]
 
@@ -33,3 +36,46 @@ def print_report(title: str, rows: Rows, verdicts: Sequence[str]) -> None:
     print("\n".join(verdicts))
     print(f"\n**{title}**\n\n{markdown(rows)}\n")
     print("\n".join(f"- {line}" for line in verdicts))
+
+
+class Mismatch(RuntimeError):
+    """A contender answered differently from the reference: its time measures other work,
+    so the run is void (exit status 1) and no target is reported met."""
+
+
+def verify(what: str, contender: str, answer: object, reference: object) -> None:
+    """Raises ``Mismatch`` unless ``answer`` equals ``reference``; sets are told apart by
+    what is missing and what is extra, so a failed run says which items differ."""
+    if answer == reference:
+        return
+    if isinstance(answer, (set, frozenset)) and isinstance(reference, (set, frozenset)):
+        missing, extra = sorted(map(str, reference - answer)), sorted(map(str, answer - reference))
+        detail = f"{len(answer)} items, reference {len(reference)}"
+        detail += f"; missing {missing[:3]}" if missing else ""
+        detail += f"; extra {extra[:3]}" if extra else ""
+    else:
+        detail = f"{str(answer)[:200]!r}, reference {str(reference)[:200]!r}"
+    raise Mismatch(f"{contender}: {what} differs: {detail}")
+
+
+def speed_ratio(reference_time: float | None, murmeli_time: float | None) -> float | None:
+    """The one meaning of every ratio column: the peer's time over Murmeli's (higher =
+    Murmeli faster, 1.00 = as fast); None where either has no time."""
+    if not reference_time or not murmeli_time:
+        return None
+    return reference_time / murmeli_time
+
+
+def timed_out(seconds: float) -> str:
+    """The cell of a contender stopped at its time limit: shown, never dropped."""
+    return f"> {seconds:,.0f} s"
+
+
+def exit_status(run: Callable[[], None]) -> int:
+    """Runs a benchmark: 0 if every answer matched, 1 (no report) on a ``Mismatch``."""
+    try:
+        run()
+    except Mismatch as error:
+        print(f"bench failed, answers differ: {error}", file=sys.stderr)
+        return 1
+    return 0
