@@ -61,6 +61,14 @@ def vevent_uids(calendars: Iterable[str | bytes]) -> Counter[str]:
     return uids
 
 
+def event_starts(calendar: str | bytes) -> dict[str, dt.datetime]:
+    """UID -> DTSTART of each VEVENT of an iCalendar object (e.g. a whole calendar's GET)."""
+    return {
+        str(event["UID"]): event.decoded("DTSTART")
+        for event in Calendar.from_ical(calendar).walk("VEVENT")
+    }
+
+
 Interval = tuple[dt.datetime, dt.datetime]
 
 
