@@ -53,6 +53,11 @@ def verify(what: str, contender: str, answer: object, reference: object) -> None
         detail = f"{len(answer)} items, reference {len(reference)}"
         detail += f"; missing {missing[:3]}" if missing else ""
         detail += f"; extra {extra[:3]}" if extra else ""
+    elif isinstance(answer, (tuple, list)) and isinstance(reference, (tuple, list)):
+        pairs = enumerate(zip(answer, reference, strict=False))
+        at = next((i for i, (a, b) in pairs if a != b), min(len(answer), len(reference)))
+        detail = f"{len(answer)} items, reference {len(reference)}; from item {at}: "
+        detail += f"{str(answer[at : at + 1])[:200]} instead of {str(reference[at : at + 1])[:200]}"
     else:
         detail = f"{str(answer)[:200]!r}, reference {str(reference)[:200]!r}"
     raise Mismatch(f"{contender}: {what} differs: {detail}")
