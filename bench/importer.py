@@ -665,6 +665,7 @@ class Bench:
         except subprocess.TimeoutExpired:
             print(f"  stopped after {contender.limit:.0f} s", flush=True)
             result.timeout = contender.limit
+            result.note = f"stopped at its limit ({contender.limit:.0f} s)"
             return
         except RuntimeError as failure:  # a peer tool that exits with an error
             if contender.exact:
