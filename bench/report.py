@@ -6,7 +6,7 @@ answer can never win."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 Rows = Sequence[Sequence[str]]
 
@@ -45,7 +45,8 @@ class Mismatch(RuntimeError):
 
 def verify(what: str, contender: str, answer: object, reference: object) -> None:
     """Raises ``Mismatch`` unless ``answer`` equals ``reference``; sets are told apart by
-    what is missing and what is extra, so a failed run says which items differ."""
+    what is missing and what is extra, mappings by the keys whose values differ, sequences
+    by the first item that differs, so a failed run says which items differ."""
     if answer == reference:
         return
     if isinstance(answer, (set, frozenset)) and isinstance(reference, (set, frozenset)):
@@ -53,6 +54,11 @@ def verify(what: str, contender: str, answer: object, reference: object) -> None
         detail = f"{len(answer)} items, reference {len(reference)}"
         detail += f"; missing {missing[:3]}" if missing else ""
         detail += f"; extra {extra[:3]}" if extra else ""
+    elif isinstance(answer, Mapping) and isinstance(reference, Mapping):
+        keys = [k for k in {**reference, **answer} if answer.get(k) != reference.get(k)]
+        detail = f"{len(answer)} keys, reference {len(reference)}; " + ", ".join(
+            f"{k}: {answer.get(k)!r} instead of {reference.get(k)!r}" for k in keys[:3]
+        )
     elif isinstance(answer, (tuple, list)) and isinstance(reference, (tuple, list)):
         pairs = enumerate(zip(answer, reference, strict=False))
         at = next((i for i, (a, b) in pairs if a != b), min(len(answer), len(reference)))
