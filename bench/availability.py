@@ -46,7 +46,7 @@ from defusedxml import ElementTree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import answers, dav
-from bench.report import exit_status, markdown, speed_ratio, verify
+from bench.report import exit_status, markdown, rotated, speed_ratio, verify
 
 PASSWORD = "bench-password-1"
 ORGANISER = "organiser"
@@ -235,8 +235,7 @@ def run(args: argparse.Namespace) -> None:
                     results["cold"].append(elapsed)
                 for turn in range(args.repeat):
                     dav.progress(f"round {turn + 1}/{args.repeat}")
-                    rows = list(calls)[turn % 3 :] + list(calls)[: turn % 3]
-                    for row in rows:
+                    for row in rotated(list(calls), turn):
                         elapsed, busy = timed(calls[row])
                         compare(f"{row} answer", busy, reference)
                         results[row].append(elapsed)

@@ -89,7 +89,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.answers import multistatus, vevent_uids
-from bench.report import Mismatch, exit_status, markdown, plain, speed_ratio, verify
+from bench.report import Mismatch, exit_status, markdown, plain, rotated, speed_ratio, verify
 from tests.ical_samples import central_european_vtimezone
 from tests.ports import free_port
 
@@ -658,8 +658,7 @@ class Benchmark:
         self.reference = next(c for c in contenders if isinstance(c.server, Radicale))
 
     def order(self, turn: int) -> list[Contender]:
-        shift = turn % len(self.contenders)
-        return self.contenders[shift:] + self.contenders[:shift]
+        return rotated(self.contenders, turn)
 
     # each step times one request on one server; None means "not supported"
 
@@ -710,9 +709,7 @@ class Benchmark:
     def step_sync_incremental(self, c: Contender) -> float:
         # the PUT step ran since step_sync_initial took the token
         elapsed, response = self.client_of(c).report(SYNC.format(token=c.sync_token), depth="0")
-        c.answers["sync_incremental"] = frozenset(
-            multistatus(response.content, c.server.calendar)
-        )
+        c.answers["sync_incremental"] = frozenset(multistatus(response.content, c.server.calendar))
         return elapsed
 
     def step_query(self, c: Contender) -> float:
@@ -754,7 +751,7 @@ class Benchmark:
 
     # the phases
 
-    def verify(self, c: Contender) -> None:
+    def check_loaded(self, c: Contender) -> None:
         """Each collection lists exactly the generated items (raises ``Mismatch`` if not)."""
         self.step_propfind_warm(c)
         self.step_propfind_book(c)
@@ -919,7 +916,7 @@ def run(args: argparse.Namespace) -> None:
         try:
             for c in contenders:
                 c.start()
-                bench.verify(c)
+                bench.check_loaded(c)
             bench.rounds()
             bench.cold(args.cold)
         except (BenchError, Mismatch):

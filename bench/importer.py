@@ -74,7 +74,7 @@ from imapclient import IMAPClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import exit_status, print_report, speed_ratio, timed_out, verify
+from bench.report import exit_status, print_report, rotated, speed_ratio, timed_out, verify
 from davserver.database import Database
 from importer.connection import ImapEndpoint
 from importer.copy import copy_account
@@ -753,8 +753,7 @@ class Bench:
         contenders = self.contenders()
         for turn in range(self.args.rounds):
             print(f"round {turn + 1}/{self.args.rounds}", flush=True)
-            shift = turn % len(contenders)
-            for contender in contenders[shift:] + contenders[:shift]:
+            for contender in rotated(contenders, turn):
                 self.contend(contender, turn)
 
     def close(self) -> None:

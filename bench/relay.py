@@ -88,7 +88,7 @@ from aiosmtpd.controller import Controller
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.relay_copies import Keyrings, check_copy
-from bench.report import exit_status, print_report, verify
+from bench.report import exit_status, print_report, rotated, verify
 from crypto.pgpmime import field_name, split_header
 from crypto.relay_workers import worker_count
 from crypto.settings import RelaySettings
@@ -576,8 +576,7 @@ class Bench:
             contender.delivered = contender.encrypted = 0
         for turn in range(rounds):
             print(f"round {turn + 1}/{rounds}", file=sys.stderr)
-            shift = turn % len(self.contenders)
-            for contender in self.contenders[shift:] + self.contenders[:shift]:
+            for contender in rotated(self.contenders, turn):
                 self.measure(contender, contender.jobs[turn * share : (turn + 1) * share])
 
     def gnupg_home(self, keys: dict[str, str], recipients: list[str]) -> Path:

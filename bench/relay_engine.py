@@ -49,7 +49,7 @@ import pgpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.relay_copies import Keyrings
-from bench.report import exit_status, speed_ratio, verify
+from bench.report import exit_status, rotated, speed_ratio, verify
 from crypto import openpgp
 from crypto.armor import armor
 from crypto.pgpmime import encrypt_message
@@ -141,7 +141,7 @@ def main() -> int:
         print(f"message: {len(raw):,} bytes, 2 recipients, {runs} runs each, medians")
         samples: dict[str, list[float]] = {label: [] for label, _ in rows}
         for turn in range(runs + 1):  # turn 0 warms up
-            for label, step in rows[turn % len(rows) :] + rows[: turn % len(rows)]:
+            for label, step in rotated(rows, turn):
                 spent = cpu_ms(step)
                 if turn:
                     samples[label].append(spent)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 Rows = Sequence[Sequence[str]]
+T = TypeVar("T")
 
 
 def plain(rows: Rows) -> str:
@@ -75,6 +77,13 @@ def speed_ratio(reference_time: float | None, murmeli_time: float | None) -> flo
     if not reference_time or not murmeli_time:
         return None
     return reference_time / murmeli_time
+
+
+def rotated(contenders: Sequence[T], turn: int) -> list[T]:
+    """The order of round ``turn``: each contender first in turn, so that machine noise
+    (caches, other work on the machine) hits all of them alike."""
+    shift = turn % len(contenders)
+    return [*contenders[shift:], *contenders[:shift]]
 
 
 def timed_out(seconds: float) -> str:

@@ -39,7 +39,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.answers import event_starts
 from bench.dav import PASSWORD, USER, Radicale
-from bench.report import exit_status, print_report, speed_ratio, verify
+from bench.report import exit_status, print_report, rotated, speed_ratio, verify
 from tests.murmeli_process import MurmeliServer, clean
 
 TARGET_MS = 300
@@ -96,8 +96,7 @@ def rounds(contenders: list[Contender], attendees: list[str], repeat: int) -> li
     uids = []
     for turn in range(repeat):
         uid = str(uuid.uuid4())
-        shift = turn % len(contenders)
-        for contender in contenders[shift:] + contenders[:shift]:
+        for contender in rotated(contenders, turn):
             contender.round(uid, attendees)
         uids.append(uid)
         print(f"round {turn + 1}/{repeat}", file=sys.stderr)

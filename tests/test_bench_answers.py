@@ -13,7 +13,7 @@ from bench.answers import event_starts, freebusy_periods, merged, multistatus, v
 from bench.importer import Result
 from bench.relay import split_entity, with_header
 from bench.relay_copies import Keyrings, check_copy
-from bench.report import Mismatch, exit_status, speed_ratio, timed_out, verify
+from bench.report import Mismatch, exit_status, rotated, speed_ratio, timed_out, verify
 from crypto import openpgp
 from crypto.pgpmime import encrypt_canonical
 
@@ -161,3 +161,9 @@ def test_a_changed_or_plain_copy_fails(keyrings) -> None:
         check_copy("relay", changed, _sent(), lambda d: split_entity(d)[1], rings, ())
     with pytest.raises(Mismatch, match="Content-Type"):
         check_copy("relay", _sent(), _sent(), lambda d: split_entity(d)[1], rings, tuple(keys))
+
+
+def test_each_contender_goes_first_in_turn() -> None:
+    orders = [rotated(["Radicale", "Xandikos", "Murmeli"], turn) for turn in range(3)]
+    assert [order[0] for order in orders] == ["Radicale", "Xandikos", "Murmeli"]
+    assert all(sorted(order) == ["Murmeli", "Radicale", "Xandikos"] for order in orders)
