@@ -507,13 +507,13 @@ class Bench:
     def check_samples(self, contender: Contender) -> None:
         """The copies the sink kept since the last check are all this contender's."""
         assert self.keyrings is not None
-        sent = {with_serial(data): data for _, _, data in contender.jobs}
         for path in sorted(self.samples.iterdir()):
             copy = path.read_bytes()
             path.unlink()
+            sent = contender.jobs[serial_of(copy)][2]
             check_copy(
-                contender.name, copy, sent[with_serial(copy)], lambda data: split_entity(data)[1],
-                self.keyrings, contender.encrypted_to,
+                contender.name, copy, sent, lambda data: split_entity(data)[1], self.keyrings,
+                contender.encrypted_to,
             )  # fmt: skip
 
     def measure(self, contender: Contender, jobs: list[Job]) -> None:
@@ -602,9 +602,9 @@ class Bench:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def with_serial(message: bytes) -> str:
-    """The Message-ID, which names the message's serial (the same in every copy)."""
-    return str(message_from_bytes(message)["Message-ID"])
+def serial_of(message: bytes) -> int:
+    """The message's serial, its index in the jobs, from its Message-ID (kept in every copy)."""
+    return int(str(message_from_bytes(message)["Message-ID"]).strip("<").split(".", 1)[0])
 
 
 def _listening(port: int) -> bool:
