@@ -25,7 +25,7 @@ Run ``.venv/bin/python bench/dav.py`` (``--quick`` for a smoke run). The script
      and 0.8 s for the single commit);
 
 3. checks that each server lists exactly the generated items (PROPFIND depth 1),
-   and fails loudly if not;
+   and fails loudly if not; every answer timed later is checked too (below);
 4. measures, with one keep-alive ``requests`` session per server (Radicale's
    built-in server speaks HTTP/1.0 and closes every connection anyway; like real
    clients the session accepts gzip: Radicale and Murmeli compress, Xandikos
@@ -53,6 +53,13 @@ the servers taking turns request by request, with the order rotated each
 round, so machine noise hits all of them alike. The table shows median
 milliseconds and "Murmeli/Radicale" = Radicale ms / Murmeli ms: 1.00 means as
 fast, higher is faster (the project's target is >= 0.95 on every row).
+
+Every answer, warm-up round included, is compared with Radicale's (the reference)
+and with the data set: the same item names (the last href segment) in PROPFIND,
+sync-collection, calendar-query and multiget answers, the same UIDs in multiget
+calendar-data, the same UIDs and VEVENT counts in expanded answers and whole-calendar
+GETs; on each server a multiget ETag must equal its PROPFIND's (ETags differ between
+servers). A difference stops the run with exit status 1 and no table.
 """
 
 from __future__ import annotations
@@ -72,6 +79,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -80,7 +88,8 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.report import markdown, plain
+from bench.answers import multistatus, vevent_uids
+from bench.report import Mismatch, exit_status, markdown, plain, rotated, speed_ratio, verify
 from tests.ical_samples import central_european_vtimezone
 from tests.ports import free_port
 
@@ -542,12 +551,7 @@ QUERY = """<?xml version="1.0" encoding="utf-8"?>
 
 EXPAND = '<c:calendar-data><c:expand start="{start}" end="{end}"/></c:calendar-data>'
 XML = "application/xml; charset=utf-8"
-_RESPONSE = re.compile(rb"<(?:[\w-]+:)?response[\s>]")
 _SYNC_TOKEN = re.compile(rb"<(?:[\w-]+:)?sync-token>([^<]+)<")
-
-
-def count_responses(body: bytes) -> int:
-    return len(_RESPONSE.findall(body))
 
 
 class Client:
@@ -619,7 +623,8 @@ class Contender:
     server: Server
     client: Client | None = None
     samples: dict[str, list[float]] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
+    answers: dict[str, object] = field(default_factory=dict)  # this round's, per row
+    etags: dict[str, str] = field(default_factory=dict)  # item name -> its PROPFIND ETag
     sync_token: str = ""
     puts: int = 0
     serves_ics: bool = True
@@ -649,10 +654,12 @@ class Benchmark:
         self.expand = expand
         picked = data.events[:: max(1, len(data.events) // 100)][:100]
         self.multiget_names = [item.name for item in picked]
+        self.multiget_items = frozenset((item.name, item.uid) for item in picked)
+        self.contact_names = frozenset(item.name for item in data.contacts)
+        self.reference = next(c for c in contenders if isinstance(c.server, Radicale))
 
     def order(self, turn: int) -> list[Contender]:
-        shift = turn % len(self.contenders)
-        return self.contenders[shift:] + self.contenders[:shift]
+        return rotated(self.contenders, turn)
 
     # each step times one request on one server; None means "not supported"
 
@@ -662,14 +669,32 @@ class Benchmark:
         data = make_event(random.Random(c.puts), self.data.anchor, uid)
         return self.client_of(c).put_event(f"new-{c.puts:06d}.ics", data)
 
+    def expected_names(self, c: Contender) -> frozenset[str]:
+        """The generated events and the ones this server was sent since."""
+        new = (f"new-{number:06d}.ics" for number in range(1, c.puts + 1))
+        return frozenset([*(item.name for item in self.data.events), *new])
+
     def step_propfind_warm(self, c: Contender) -> float:
-        return self.client_of(c).propfind(c.server.calendar)[0]
+        elapsed, response = self.client_of(c).propfind(c.server.calendar)
+        entries = multistatus(response.content, c.server.calendar)
+        c.etags = {name: entry.etag for name, entry in entries.items()}
+        c.answers["propfind_warm"] = frozenset(entries)
+        verify("PROPFIND calendar", c.server.name, frozenset(entries), self.expected_names(c))
+        return elapsed
 
     def step_multiget(self, c: Contender) -> float:
         prefix = c.server.calendar
         hrefs = "\n".join(f"<d:href>{prefix}{name}</d:href>" for name in self.multiget_names)
         elapsed, response = self.client_of(c).report(MULTIGET.format(hrefs=hrefs))
-        c.counts["multiget"] = count_responses(response.content)
+        entries = multistatus(response.content, c.server.calendar)
+        for name, entry in entries.items():
+            verify(f"multiget ETag of {name}", c.server.name, entry.etag, c.etags.get(name))
+        c.answers["multiget"] = frozenset(
+            (name, uid)
+            for name, entry in entries.items()
+            for uid in vevent_uids([entry.calendar_data])
+        )
+        verify("multiget items", c.server.name, c.answers["multiget"], self.multiget_items)
         return elapsed
 
     def step_sync_initial(self, c: Contender) -> float:
@@ -678,19 +703,19 @@ class Benchmark:
         if not match:
             raise BenchError(f"{c.server.name}: no sync-token in the sync-collection answer")
         c.sync_token = match[1].decode()
-        c.counts["sync_initial"] = count_responses(response.content)
+        c.answers["sync_initial"] = frozenset(multistatus(response.content, c.server.calendar))
         return elapsed
 
     def step_sync_incremental(self, c: Contender) -> float:
         # the PUT step ran since step_sync_initial took the token
         elapsed, response = self.client_of(c).report(SYNC.format(token=c.sync_token), depth="0")
-        c.counts["sync_incremental"] = count_responses(response.content)
+        c.answers["sync_incremental"] = frozenset(multistatus(response.content, c.server.calendar))
         return elapsed
 
     def step_query(self, c: Contender) -> float:
         start, end = self.data.month()
         elapsed, response = self.client_of(c).report(QUERY.format(data="", start=start, end=end))
-        c.counts["query"] = count_responses(response.content)
+        c.answers["query"] = frozenset(multistatus(response.content, c.server.calendar))
         return elapsed
 
     def step_query_expand(self, c: Contender) -> float:
@@ -699,18 +724,25 @@ class Benchmark:
         elapsed, response = self.client_of(c).report(
             QUERY.format(data=expand, start=start, end=end)
         )
-        c.counts["query_expand"] = response.content.count(b"BEGIN:VEVENT")
+        entries = multistatus(response.content, c.server.calendar).values()
+        c.answers["query_expand"] = vevent_uids(entry.calendar_data for entry in entries)
         return elapsed
 
     def step_get(self, c: Contender) -> float | None:
         if not c.serves_ics:
             return None
         elapsed, response = self.client_of(c).timed("GET", c.server.calendar, (200,))
-        c.counts["get"] = response.content.count(b"BEGIN:VEVENT")
+        uids = vevent_uids([response.content])
+        c.answers["get"] = uids
+        verify("GET calendar: VEVENTs", c.server.name, uids.total(), len(self.expected_names(c)))
         return elapsed
 
     def step_propfind_book(self, c: Contender) -> float:
-        return self.client_of(c).propfind(c.server.addressbook)[0]
+        elapsed, response = self.client_of(c).propfind(c.server.addressbook)
+        names = frozenset(multistatus(response.content, c.server.addressbook))
+        c.answers["propfind_book"] = names
+        verify("PROPFIND address book", c.server.name, names, self.contact_names)
+        return elapsed
 
     @staticmethod
     def client_of(c: Contender) -> Client:
@@ -719,19 +751,19 @@ class Benchmark:
 
     # the phases
 
-    def verify(self, c: Contender) -> None:
-        """Each collection lists exactly the generated items; times the first PROPFIND."""
-        client = self.client_of(c)
-        response = client.propfind(c.server.calendar)[1]
-        expected = {"calendar": len(self.data.events), "address book": len(self.data.contacts)}
-        found = {
-            "calendar": count_responses(response.content) - 1,
-            "address book": count_responses(client.propfind(c.server.addressbook)[1].content) - 1,
-        }
-        if found != expected:
-            raise BenchError(f"{c.server.name} lists {found} items, expected {expected}")
-        response = client.timed("GET", c.server.calendar, (200,))[1]
+    def check_loaded(self, c: Contender) -> None:
+        """Each collection lists exactly the generated items (raises ``Mismatch`` if not)."""
+        self.step_propfind_warm(c)
+        self.step_propfind_book(c)
+        response = self.client_of(c).timed("GET", c.server.calendar, (200,))[1]
         c.serves_ics = response.headers.get("Content-Type", "").startswith("text/calendar")
+
+    def compare(self, row: str) -> None:
+        """Every server's answer of this round equals Radicale's."""
+        reference = self.reference.answers.get(row)
+        for c in self.contenders:
+            if c is not self.reference and row in c.answers:
+                verify(row, c.server.name, c.answers[row], reference)
 
     def rounds(self) -> None:
         steps: list[tuple[str, Callable[[Contender], float | None]]] = [
@@ -750,9 +782,11 @@ class Benchmark:
             progress(f"round {turn}/{self.repeat}" + (" (warm-up)" if turn == 0 else ""))
             for row, step in steps:
                 for c in self.order(turn):
+                    c.answers.pop(row, None)
                     elapsed = step(c)
                     if turn:
                         c.record(row, elapsed)
+                self.compare(row)
 
     def cold(self, restarts: int) -> None:
         for turn in range(restarts):
@@ -765,6 +799,7 @@ class Benchmark:
                 c.stop()
                 c.start()
                 c.record("propfind_cold", self.step_propfind_warm(c))
+            self.compare("propfind_warm")
 
 
 # ------------------------------------------------------------------------- report
@@ -786,24 +821,27 @@ def table(contenders: list[Contender]) -> list[list[str]]:
         for c in contenders:
             value = median(c, row)
             cells.append("n/a" if value is None else f"{value:,.1f}")
-        radicale, murmeli = median(by_name["Radicale"], row), median(by_name["Murmeli"], row)
+        speed = speed_ratio(median(by_name["Radicale"], row), median(by_name["Murmeli"], row))
         ratio = "n/a"
-        if radicale and murmeli:
-            speed = round(radicale / murmeli, 2)
-            ratio = f"{speed:.2f}" + (" (!)" if speed < 0.95 else "")
+        if speed is not None:
+            ratio = f"{speed:.2f}" + (" (!)" if round(speed, 2) < 0.95 else "")
         rows.append([*cells, ratio])
     return rows
 
 
 def counts(contenders: list[Contender]) -> str:
-    """What each server answered, to see they did the same work."""
+    """How much each server answered in the last round (checked equal to Radicale's)."""
     keys = ["multiget", "sync_initial", "sync_incremental", "query", "query_expand", "get"]
-    lines = ["Answers (multistatus responses, or VEVENTs for expand/GET), last round:"]
+    lines = ["Answers, equal on every server (items, or VEVENTs for expand/GET), last round:"]
     for key in keys:
-        values = ", ".join(f"{c.server.name} {c.counts.get(key, 'n/a')}" for c in contenders)
-        if any(key in c.counts for c in contenders):
-            lines.append(f"  {key}: {values}")
+        sizes = {c.server.name: _size(c.answers[key]) for c in contenders if key in c.answers}
+        if sizes:
+            lines.append(f"  {key}: " + ", ".join(f"{name} {n}" for name, n in sizes.items()))
     return "\n".join(lines)
+
+
+def _size(answer: object) -> int:
+    return answer.total() if isinstance(answer, Counter) else len(answer)  # type: ignore[arg-type]
 
 
 def progress(message: str) -> None:
@@ -878,10 +916,10 @@ def run(args: argparse.Namespace) -> None:
         try:
             for c in contenders:
                 c.start()
-                bench.verify(c)
+                bench.check_loaded(c)
             bench.rounds()
             bench.cold(args.cold)
-        except BenchError:
+        except (BenchError, Mismatch):
             for c in contenders:
                 print(f"--- {c.server.name} log:\n{c.server.log_tail()}", file=sys.stderr)
             raise
@@ -911,14 +949,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the servers get stopped
     try:
-        run(args)
+        return exit_status(lambda: run(args))
     except BenchError as error:
         print(f"bench failed: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; servers stopped", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":
