@@ -20,6 +20,7 @@ from crypto.wrapping import kek_configured, load_kek
 from davserver.accounts.app_passwords import AppPasswords
 from davserver.accounts.authenticator import Authenticator
 from davserver.accounts.directory import ORGANISATION_GROUP, Directory
+from davserver.accounts.lockout import LoginLockout
 from davserver.accounts.radicale_auth import Auth
 from davserver.clock import FileClock, SystemClock
 from davserver.collections import Collections
@@ -57,8 +58,12 @@ class Services:
         return AppPasswords(self.database)
 
     @cached_property
+    def login_lockout(self) -> LoginLockout:
+        return LoginLockout(self.database, self.settings.server.login_lockout)
+
+    @cached_property
     def authenticator(self) -> Authenticator:
-        return Authenticator(self.database)
+        return Authenticator(self.database, self.login_lockout)
 
     @cached_property
     def shares(self) -> Shares:

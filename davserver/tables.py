@@ -54,6 +54,18 @@ app_passwords = Table(
     UniqueConstraint("user", "label"),
 )
 
+# Failed logins per account and per client address, for the lock-out; kept in the
+# database so a restart does not forgive them (and several nodes would share them).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("kind", String(8), primary_key=True),
+    Column("key", String(254), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_at", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=False),
+)
+
 shares = Table(
     "shares",
     metadata,

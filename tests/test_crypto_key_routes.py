@@ -92,7 +92,8 @@ def test_decrypt_route_round_trip_and_refusals(murmeli):
     original.add_attachment(bytes(range(256)), "application", "octet-stream", filename="q.bin")
     encrypted = encrypt_message(original, [public]).as_bytes(policy=policy.SMTP)
     url = f"{murmeli.url}/api/messages/decrypt"
-    opened = requests.post(url, auth=ann, data=encrypted, timeout=30)
+    mail = {"Content-Type": "message/rfc822"}
+    opened = requests.post(url, auth=ann, data=encrypted, headers=mail, timeout=30)
     assert opened.status_code == 200, opened.text
     assert opened.headers["Content-Type"] == "message/rfc822"
     message = BytesParser(policy=policy.default).parsebytes(opened.content)
@@ -103,9 +104,9 @@ def test_decrypt_route_round_trip_and_refusals(murmeli):
 
     bob_only = openpgp.new_key(bob_address)
     not_ours = encrypt_message(original, [bob_only.pubkey]).as_bytes(policy=policy.SMTP)
-    refused = requests.post(url, auth=ann, data=not_ours, timeout=30)
+    refused = requests.post(url, auth=ann, data=not_ours, headers=mail, timeout=30)
     assert refused.status_code == 400 and "cannot decrypt" in refused.json()["error"]
-    plain = requests.post(url, auth=ann, data=original.as_bytes(), timeout=30)
+    plain = requests.post(url, auth=ann, data=original.as_bytes(), headers=mail, timeout=30)
     assert plain.status_code == 400 and "not a PGP/MIME message" in plain.json()["error"]
 
 

@@ -1,0 +1,87 @@
+"""The lock-out against password guessing: failed logins counted per account and per address.
+
+Each failed login adds one to the account it named and to the client address
+it came from; ``attempts`` failures within ``window`` lock that account (and
+``address_attempts`` that address) for ``duration``. A locked account is refused even with the right
+password: accepting it would tell the guesser they found it. The counts live
+in the database, so a restart forgives nothing; ``murmeli user unlock`` clears
+them. Logins that name no account are counted under the name as typed, so a
+lock-out looks the same for existing and unknown names.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import and_, delete, or_, select
+
+from davserver.database import Database, upsert
+from davserver.settings import LoginLockoutSettings
+from davserver.tables import login_failures
+
+ACCOUNT = "account"
+ADDRESS = "address"
+_KEY_LENGTH = 254
+
+
+class LoginLockout:
+    def __init__(self, database: Database, settings: LoginLockoutSettings) -> None:
+        self._db = database
+        self._settings = settings
+
+    def locked(self, account: str, address: str) -> bool:
+        """Whether logins to ``account`` or from ``address`` are refused now."""
+        now = int(time.time())
+        with self._db.reader() as connection:
+            row = connection.execute(
+                select(login_failures.c.kind).where(
+                    or_(*_matches(account, address)), login_failures.c.locked_until > now
+                )
+            ).first()
+        return row is not None
+
+    def failed(self, account: str, address: str) -> None:
+        """Count one failed login; the failure that reaches ``attempts`` starts the lock-out."""
+        now = int(time.time())
+        window = int(self._settings.window)
+        limits = {ACCOUNT: self._settings.attempts, ADDRESS: self._settings.address_attempts}
+        with self._db.transaction() as connection:
+            connection.execute(
+                delete(login_failures).where(
+                    login_failures.c.first_at <= now - window,
+                    login_failures.c.locked_until <= now,
+                )
+            )
+            for kind, key in ((ACCOUNT, account), (ADDRESS, address)):
+                if not key:
+                    continue
+                row = connection.execute(select(login_failures).where(*_match(kind, key))).first()
+                fresh = row is None or row.first_at <= now - window
+                failures = 1 if fresh else row.failures + 1
+                locked_until = 0 if row is None else row.locked_until
+                if failures >= limits[kind]:
+                    locked_until = now + int(self._settings.duration)
+                upsert(
+                    connection,
+                    login_failures,
+                    {"kind": kind, "key": key[:_KEY_LENGTH]},
+                    {
+                        "failures": failures,
+                        "first_at": now if fresh else row.first_at,
+                        "locked_until": locked_until,
+                    },
+                )
+
+    def unlock(self, kind: str, key: str) -> bool:
+        """Forget the failures of one account or address; False when there were none."""
+        with self._db.transaction() as connection:
+            removed = connection.execute(delete(login_failures).where(*_match(kind, key)))
+        return bool(removed.rowcount)
+
+
+def _match(kind: str, key: str) -> list:
+    return [login_failures.c.kind == kind, login_failures.c.key == key[:_KEY_LENGTH]]
+
+
+def _matches(account: str, address: str) -> list:
+    return [and_(*_match(kind, key)) for kind, key in ((ACCOUNT, account), (ADDRESS, address))]
