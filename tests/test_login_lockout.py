@@ -1,0 +1,110 @@
+"""Password guessing on a real server: every failed login is logged once and delayed, on
+``/api/`` as in the DAV tree; repeated failures lock the account (and the address), even
+against the right password, until ``murmeli user unlock`` lifts it."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from tests.murmeli_process import MurmeliServer, unique_name
+
+ATTEMPTS, ADDRESS_ATTEMPTS = 3, 8
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[MurmeliServer]:
+    folder = tmp_path_factory.mktemp("lockout")
+    config = folder / "murmeli.yaml"
+    config.write_text(
+        "server:\n  login_lockout:\n"
+        f"    attempts: {ATTEMPTS}\n    address_attempts: {ADDRESS_ATTEMPTS}\n"
+    )
+    running = MurmeliServer(folder / "data", config=config).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def address_forgiven(server: MurmeliServer) -> None:
+    """Every test here fails logins from 127.0.0.1: each starts with the address's count at 0."""
+    assert server.cli("user", "unlock", "--address", "127.0.0.1").returncode == 0
+
+
+def api_login(server: MurmeliServer, auth: tuple[str, str]) -> requests.Response:
+    return requests.get(f"{server.url}/api/me", auth=auth, timeout=30)
+
+
+def dav_login(server: MurmeliServer, auth: tuple[str, str]) -> int:
+    return requests.request(
+        "PROPFIND", f"{server.url}/{auth[0]}/", headers={"Depth": "0"}, auth=auth, timeout=30
+    ).status_code
+
+
+def failure_lines(server: MurmeliServer, login: str, count: int) -> list[str]:
+    """The server's failed-login lines for ``login``, once there are ``count`` (or more)."""
+    pattern = re.compile(rf"Failed login attempt from 127\.0\.0\.1: '{re.escape(login)}'")
+    deadline = time.monotonic() + 30
+    while True:
+        lines = [line for line in list(server.log) if pattern.search(line)]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def test_failed_logins_are_logged_once_and_delayed_on_the_api_as_in_the_dav_tree(server):
+    name, _ = server.add_user("guess")
+    assert api_login(server, (name, "wrong-1")).status_code == 401
+    assert dav_login(server, (name, "wrong-2")) == 401
+    lines = failure_lines(server, name, 2)
+    assert len(lines) == 2
+    assert "wrong" not in "".join(lines)
+    api_line = next(line for line in lines if "(api" in line)
+    delay = float(re.search(r"answered after ([0-9.]+) s", api_line)[1])
+    assert delay >= 0.5  # auth.delay (1 s) times 0.5 to 1.5, as Radicale waits
+
+
+def test_repeated_failures_lock_the_account_even_for_the_right_password(server):
+    name, password = server.add_user("guess")
+    for attempt in range(ATTEMPTS):
+        assert api_login(server, (name, f"wrong-{attempt}")).status_code == 401
+    locked = api_login(server, (name, password))
+    assert locked.status_code == 429
+    assert "murmeli user unlock" in locked.json()["error"]
+    assert dav_login(server, (name, password)) == 401
+    lines = failure_lines(server, name, ATTEMPTS + 2)
+    assert len(lines) == ATTEMPTS + 2
+    assert "locked out" in lines[ATTEMPTS]
+
+    other, other_password = server.add_user("bystander")
+    assert api_login(server, (other, other_password)).status_code == 200
+
+    unlocked = server.cli("user", "unlock", name)
+    assert unlocked.returncode == 0 and "forgotten" in unlocked.stdout
+    assert api_login(server, (name, password)).status_code == 200
+    assert dav_login(server, (name, password)) == 207
+
+
+def test_the_lockout_survives_a_restart(server):
+    name, password = server.add_user("guess")
+    for attempt in range(ATTEMPTS):
+        assert dav_login(server, (name, f"wrong-{attempt}")) == 401
+    server.stop()
+    server.start()
+    assert api_login(server, (name, password)).status_code == 429
+    assert server.cli("user", "unlock", name).returncode == 0
+    assert api_login(server, (name, password)).status_code == 200
+
+
+def test_failures_from_one_address_across_names_lock_the_address(server):
+    name, password = server.add_user("sprayed")
+    for _ in range(ADDRESS_ATTEMPTS):
+        assert api_login(server, (unique_name("nobody"), "guess")).status_code == 401
+    assert api_login(server, (name, password)).status_code == 429
+    lifted = server.cli("user", "unlock", "--address", "127.0.0.1")
+    assert lifted.returncode == 0 and "forgotten" in lifted.stdout
+    assert api_login(server, (name, password)).status_code == 200
