@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, create_engine, event, insert, update
 from sqlalchemy.engine import Connection
 
+from davserver.private_files import private_file
 from davserver.tables import metadata
 
 _open: dict[str, Database] = {}
@@ -29,6 +30,8 @@ class Database:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            if self.engine.url.database not in (None, "", ":memory:"):
+                private_file(Path(self.engine.url.database))
         metadata.create_all(self.engine)
 
     def transaction(self) -> Connection:

@@ -26,6 +26,7 @@ from davserver.clock import FileClock, SystemClock
 from davserver.collections import Collections
 from davserver.database import Database, default_url, open_database
 from davserver.mail import Mailer
+from davserver.private_files import private_folder
 from davserver.radicale_config import radicale_configuration
 from importer.credentials import Credentials
 from importer.jobs import JobStore
@@ -46,7 +47,7 @@ class Services:
 
     @cached_property
     def database(self) -> Database:
-        self.settings.server.data.mkdir(parents=True, exist_ok=True)
+        private_folder(self.settings.server.data)
         return open_database(self.settings.database.url or default_url(self.settings.server.data))
 
     @cached_property
