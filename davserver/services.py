@@ -35,6 +35,7 @@ from plugins.availability.lookup import Availability
 from plugins.availability.visibility import Visibility
 from plugins.duplicates.duplicates import Duplicates
 from plugins.duplicates.store import DuplicateStore
+from plugins.publish.links import KEY_FILE as PUBLISH_KEY_FILE
 from plugins.publish.links import PublishedCalendars
 from plugins.scheduling.service import Scheduling
 from plugins.sharing.shares import Shares
@@ -111,7 +112,8 @@ class Services:
 
     @cached_property
     def published_calendars(self) -> PublishedCalendars:
-        return PublishedCalendars(self.database, self.collections)
+        sealer = Credentials(self.settings.server.data / PUBLISH_KEY_FILE)
+        return PublishedCalendars(self.database, self.collections, sealer)
 
     @cached_property
     def duplicates(self) -> Duplicates:

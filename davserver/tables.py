@@ -86,7 +86,9 @@ published_calendars = Table(
     metadata,
     Column("collection", String(512), primary_key=True),
     Column("owner", String(64), nullable=False, index=True),
-    Column("token", String(64), nullable=False, unique=True),
+    # The link's secret: found by its SHA-256, shown again to its owner from the sealed copy.
+    Column("token_digest", String(64), nullable=False, unique=True),
+    Column("sealed_token", LargeBinary, nullable=False),
     Column("mode", String(16), nullable=False),
     Column("created_at", Integer, nullable=False),
 )

@@ -5,6 +5,9 @@ as subscribing apps poll it.
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
+import stat
 import uuid
 from urllib.parse import urlsplit
 
@@ -292,3 +295,18 @@ def test_link_survives_a_restart(owner):
     owner.server.start()
     after = owner.feed(path, **{"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 304
+
+
+def test_the_database_holds_no_working_link_yet_the_owner_sees_it_again(owner):
+    api = owner.server.url + "/api/published"
+    link = requests.post(api, json={"collection": owner.collection}, auth=owner.auth).json()
+    token = link["url"].rstrip("/").rsplit("/.token/", 1)[1]
+    with sqlite3.connect(owner.server.data / "murmeli.sqlite3") as database:
+        rows = database.execute("SELECT * FROM published_calendars").fetchall()
+    assert token.encode() not in repr(rows).encode()
+    assert hashlib.sha256(token.encode()).hexdigest() in repr(rows)
+    key_file = owner.server.data / "publish-links.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    listed = requests.get(api, auth=owner.auth).json()
+    assert link["url"] in [entry["url"] for entry in listed]
+    assert requests.get(link["url"]).status_code == 200
