@@ -10,9 +10,12 @@ reads (JSON unless it says otherwise), which a cross-site page cannot send
 without the preflight Murmeli never grants. An empty body needs no type (an
 action such as ``/cancel`` reads nothing): browsers send ``Origin`` with
 every cross-site POST, which the check below refuses. Where the browser says where the
-request comes from (``Origin``, ``Sec-Fetch-Site``), anything but this server
-is refused as well. Public routes (links sent by mail, whose secret is in the
-path) post forms to themselves: they keep the origin check only.
+request comes from, anything but this server is refused as well:
+``Sec-Fetch-Site`` when it is sent (browsers set it, pages cannot), else
+``Origin``. Public routes (links sent by mail, whose secret is in the path)
+post forms to themselves: they keep the origin check only, and accept the
+``Origin: null`` that a page under ``Referrer-Policy: no-referrer`` sends
+with its own forms (there is no ambient credential to abuse there).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def refusal(
     method = environ.get("REQUEST_METHOD", "")
     if method in SAFE_METHODS:
         return None
-    foreign = _foreign_origin(environ, base_url)
+    foreign = _foreign_origin(environ, base_url, public=accepts is None)
     if foreign:
         return 403, f"cross-site request refused ({foreign})"
     if accepts is None:
@@ -60,15 +63,17 @@ def _has_body(environ: dict) -> bool:
     return environ.get("CONTENT_LENGTH", "") not in ("", "0")
 
 
-def _foreign_origin(environ: dict, base_url: str | None) -> str | None:
+def _foreign_origin(environ: dict, base_url: str | None, public: bool) -> str | None:
     """The header that says the request comes from another site, or None."""
     site = environ.get("HTTP_SEC_FETCH_SITE", "").lower()
-    if site and site not in _ALLOWED_FETCH_SITES:
-        return f"Sec-Fetch-Site: {site[:50]}"
+    if site:
+        return None if site in _ALLOWED_FETCH_SITES else f"Sec-Fetch-Site: {site[:50]}"
     origin = environ.get("HTTP_ORIGIN")
-    if origin is not None and origin.lower() not in _own_origins(environ, base_url):
-        return f"Origin: {origin[:200]}"
-    return None
+    if origin is None or origin.lower() in _own_origins(environ, base_url):
+        return None
+    if public and origin == "null":
+        return None
+    return f"Origin: {origin[:200]}"
 
 
 def _own_origins(environ: dict, base_url: str | None) -> set[str]:

@@ -57,6 +57,7 @@ def test_public_form_routes_keep_the_origin_check_only():
     form = {"CONTENT_TYPE": "application/x-www-form-urlencoded"}
     assert refusal(environ(**form), None, None) is None
     assert refusal(environ(HTTP_ORIGIN="https://evil.example", **form), None, None)[0] == 403
+    assert refusal(environ(HTTP_ORIGIN="null", **form), None, None) is None  # no-referrer page
 
 
 def test_safe_methods_are_never_refused():
