@@ -219,24 +219,31 @@ class Api:
             return error_response(500, "internal error; see the server log")
 
     def _login(self, environ: dict) -> tuple[Login, User | None]:
-        """The login of the request's credentials; a failed one is logged and delayed."""
-        credentials = basic_credentials(environ)
-        if credentials is None:
-            return Login(""), None
-        address = environ.get("REMOTE_ADDR", "")
-        login = self._authenticator.login(*credentials, address)
-        user = self._directory.find(login.user) if login.user else None
-        if user is None:
-            delay = FAILED_LOGIN_DELAY * (0.5 + random.random())
-            logger.warning(
-                "Failed login attempt from %s: %r (api%s; answered after %.1f s)",
-                address,
-                credentials[0][:64],
-                ", locked out" if login.locked else "",
-                delay,
-            )
-            time.sleep(delay)
-        return login, user
+        login = checked_login(self._authenticator, environ)
+        return login, self._directory.find(login.user) if login.user else None
+
+
+def checked_login(authenticator: Authenticator, environ: dict) -> Login:
+    """The login of the request's Basic credentials, for routes answered beside Radicale's
+    auth: like it, a failed login is logged once (never the password) and answered after
+    ``FAILED_LOGIN_DELAY``, and counts towards the lock-out."""
+    credentials = basic_credentials(environ)
+    if credentials is None:
+        return Login("")
+    address = environ.get("REMOTE_ADDR", "")
+    login = authenticator.login(*credentials, address)
+    if not login.user:
+        delay = FAILED_LOGIN_DELAY * (0.5 + random.random())
+        logger.warning(
+            "Failed login attempt from %s: %r (%s%s; answered after %.1f s)",
+            address,
+            credentials[0][:64],
+            environ.get("PATH_INFO", "")[:100],
+            ", locked out" if login.locked else "",
+            delay,
+        )
+        time.sleep(delay)
+    return login
 
 
 def basic_credentials(environ: dict) -> tuple[str, str] | None:

@@ -63,7 +63,7 @@ def test_failed_logins_are_logged_once_and_delayed_on_the_api_as_in_the_dav_tree
     lines = failure_lines(server, name, 2)
     assert len(lines) == 2
     assert "wrong" not in "".join(lines)
-    api_line = next(line for line in lines if "(api" in line)
+    api_line = next(line for line in lines if "(/api/me" in line)
     delay = float(re.search(r"answered after ([0-9.]+) s", api_line)[1])
     assert delay >= 0.5  # auth.delay (1 s) times 0.5 to 1.5, as Radicale waits
 
@@ -87,6 +87,16 @@ def test_repeated_failures_lock_the_account_even_for_the_right_password(server):
     assert unlocked.returncode == 0 and "forgotten" in unlocked.stdout
     assert api_login(server, (name, password)).status_code == 200
     assert dav_login(server, (name, password)) == 207
+
+
+def test_guesses_through_the_schedule_outbox_count_too(server):
+    name, password = server.add_user("guess")
+    outbox = f"{server.url}/{name}/schedule-outbox/"
+    for attempt in range(ATTEMPTS):
+        guess = requests.post(outbox, data=b"x", auth=(name, f"wrong-{attempt}"), timeout=30)
+        assert guess.status_code == 401
+    assert len(failure_lines(server, name, ATTEMPTS)) == ATTEMPTS
+    assert api_login(server, (name, password)).status_code == 429
 
 
 def test_the_lockout_survives_a_restart(server):
