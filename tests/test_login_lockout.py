@@ -7,10 +7,18 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 import requests
+from aiosmtpd.smtp import LoginPassword
 
+from crypto.relay_smtp import account_login
+from davserver.accounts.authenticator import Authenticator
+from davserver.accounts.directory import Directory
+from davserver.accounts.lockout import LoginLockout
+from davserver.database import Database
+from davserver.settings import LoginLockoutSettings
 from tests.murmeli_process import MurmeliServer, unique_name
 
 ATTEMPTS, ADDRESS_ATTEMPTS = 3, 8
@@ -30,9 +38,11 @@ def server(tmp_path_factory) -> Iterator[MurmeliServer]:
 
 
 @pytest.fixture(autouse=True)
-def address_forgiven(server: MurmeliServer) -> None:
-    """Every test here fails logins from 127.0.0.1: each starts with the address's count at 0."""
-    assert server.cli("user", "unlock", "--address", "127.0.0.1").returncode == 0
+def address_forgiven(request: pytest.FixtureRequest) -> None:
+    """The server tests here fail logins from 127.0.0.1: each starts with its count at 0."""
+    if "server" in request.fixturenames:
+        running = request.getfixturevalue("server")
+        assert running.cli("user", "unlock", "--address", "127.0.0.1").returncode == 0
 
 
 def api_login(server: MurmeliServer, auth: tuple[str, str]) -> requests.Response:
@@ -118,3 +128,21 @@ def test_failures_from_one_address_across_names_lock_the_address(server):
     lifted = server.cli("user", "unlock", "--address", "127.0.0.1")
     assert lifted.returncode == 0 and "forgotten" in lifted.stdout
     assert api_login(server, (name, password)).status_code == 200
+
+
+def test_guesses_through_smtp_submission_lock_the_account(tmp_path):
+    database = Database(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    Directory(database).add("ann", "the-right-password", "collaborator", None, ())
+    lockout = LoginLockout(database, LoginLockoutSettings(attempts=2))
+    authenticate = account_login(Authenticator(database, lockout))
+    session = SimpleNamespace(peer=("192.0.2.7", 40000))
+
+    def submit(password: str) -> bool:
+        data = LoginPassword(b"ann", password.encode())
+        return authenticate(None, session, None, "PLAIN", data).success
+
+    assert not submit("guess-1") and not submit("guess-2")
+    assert not submit("the-right-password")
+    assert lockout.locked("ann", "")
+    assert lockout.unlock("account", "ann")
+    assert submit("the-right-password")
