@@ -145,3 +145,26 @@ def test_guesses_through_smtp_submission_lock_the_account(tmp_path):
     assert not submit("the-right-password")
     assert lockout.unlock("account", "ann")
     assert submit("the-right-password")
+
+
+def test_failures_count_within_the_window_and_the_lockout_ends_after_its_duration(
+    tmp_path, monkeypatch
+):
+    now = [1_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    database = Database(f"sqlite:///{tmp_path / 'state.sqlite3'}")
+    Directory(database).add("ann", "the-right-password", "collaborator", None, ())
+    settings = LoginLockoutSettings(attempts=2, window=60, duration=120)
+    authenticator = Authenticator(database, LoginLockout(database, settings))
+
+    def login(password: str, after: float) -> str:
+        now[0] += after
+        result = authenticator.login("ann", password, "192.0.2.8")
+        return "locked" if result.locked else result.user
+
+    assert login("guess-1", 0) == ""
+    assert login("guess-2", 61) == ""  # the first one has left the window
+    assert login("the-right-password", 1) == "ann"
+    assert login("guess-3", 1) == ""  # two within the window: locked from here
+    assert login("the-right-password", 1) == "locked"
+    assert login("the-right-password", 119) == "ann"  # 120 s after the lock-out began

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 
 from sqlalchemy import and_, bindparam, delete, literal, null, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from davserver.database import Database, upsert
 from davserver.settings import LoginLockoutSettings
@@ -33,6 +34,13 @@ class LoginLockout:
 
     def failed(self, account: str, address: str) -> None:
         """Count one failed login; the failure that reaches ``attempts`` starts the lock-out."""
+        try:
+            self._count(account, address)
+        except IntegrityError:
+            # Another failure for the same new key was counted at the same moment.
+            self._count(account, address)
+
+    def _count(self, account: str, address: str) -> None:
         now = int(time.time())
         window = int(self._settings.window)
         limits = {ACCOUNT: self._settings.attempts, ADDRESS: self._settings.address_attempts}
