@@ -8,9 +8,8 @@ a POST whose body is ``text/plain``, ``multipart/form-data`` or
 route that changes state refuses those, and accepts only the media types it
 reads (JSON unless it says otherwise), which a cross-site page cannot send
 without the preflight Murmeli never grants. An empty body needs no type (an
-action such as ``/cancel`` reads nothing): browsers send ``Origin`` with
-every cross-site POST, which the check below refuses. Where the browser says where the
-request comes from, anything but this server is refused as well:
+action such as ``/cancel`` reads nothing): browsers say where every
+cross-site POST comes from, and anything but this server is refused:
 ``Sec-Fetch-Site`` when it is sent (browsers set it, pages cannot), else
 ``Origin``. Public routes (links sent by mail, whose secret is in the path)
 post forms to themselves: they keep the origin check only, and accept the
