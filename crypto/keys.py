@@ -239,6 +239,17 @@ def _unprotected(key: PGPKey, passphrase: str | None) -> PGPKey:
         raise KeyStoreError("passphrase: it does not unlock the key") from None
 
 
+def stored_public_key(database: Database, address: str) -> PGPKey | None:
+    """The public key stored for ``address``, or None: never makes one, and needs no KEK
+    (the public half is stored in clear)."""
+    query = select(openpgp_keys.c.public_key).where(
+        openpgp_keys.c.address == normalise_address(address)
+    )
+    with database.reader() as connection:
+        public_key = connection.execute(query).scalar()
+    return None if public_key is None else openpgp.parse_key(public_key)
+
+
 def rotate_kek(database: Database, old_kek: bytes, new_kek: bytes) -> int:
     """Re-wrap every key from ``old_kek`` to ``new_kek`` in one transaction; the number re-wrapped.
 

@@ -139,7 +139,8 @@ class RelayHandler:
 
 def account_login(authenticator: Authenticator) -> Any:
     """aiosmtpd authenticator: Murmeli accounts and app passwords; the session keeps the
-    user name. ``RelaySMTP`` calls it on a worker thread."""
+    user name. ``RelaySMTP`` calls it on a worker thread. Failures count towards the
+    lock-out, so guessing through submission is stopped as through HTTP."""
 
     def authenticate(
         server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
@@ -147,11 +148,18 @@ def account_login(authenticator: Authenticator) -> Any:
         # handled=False: aiosmtpd then answers 535 itself.
         if not isinstance(data, LoginPassword):
             return AuthResult(success=False, handled=False)
-        name = authenticator.user_for(
-            data.login.decode("utf-8", "replace"), data.password.decode("utf-8", "replace")
+        peer = session.peer[0] if session.peer else ""
+        login = authenticator.login(
+            data.login.decode("utf-8", "replace"), data.password.decode("utf-8", "replace"), peer
         )
+        name = login.user
         if not name:
-            logger.warning("submission: failed login for %r", data.login[:64])
+            logger.warning(
+                "submission: failed login for %r from %s%s",
+                data.login[:64],
+                peer,
+                " (locked out)" if login.locked else "",
+            )
             return AuthResult(success=False, handled=False)
         return AuthResult(success=True, auth_data=name)
 

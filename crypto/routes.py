@@ -4,6 +4,8 @@ A user reaches only the key of their own address: its public key, its
 private key protected with a passphrase they choose, and decryption of their
 messages for webmail (the key is unwrapped on the server and never leaves it
 unprotected). Their keyring of outside people's public keys is theirs alone.
+Everything but reading public keys needs the account password: a device's
+app password must not take the private key or change whom mail is encrypted to.
 """
 
 from __future__ import annotations
@@ -19,10 +21,19 @@ from crypto.openpgp import DecryptionRefused
 from crypto.pgpmime import decrypt_message
 from crypto.recipient_keys import RecipientKey
 from crypto.wrapping import KeyEncryptionKeyError
-from davserver.api import Api, HttpError, Request, Response, json_response, text_field
+from davserver.api import (
+    Api,
+    HttpError,
+    Request,
+    Response,
+    json_response,
+    require_account_password,
+    text_field,
+)
 from davserver.services import Services
 
 _PARSER = BytesParser(policy=policy.default)
+MESSAGE = "message/rfc822"
 logger = logging.getLogger("murmeli.keys")
 
 
@@ -58,36 +69,42 @@ def register(api: Api, services: Services) -> None:
         return _armored(key_store(services).export_public(address), address, "public")
 
     def private_key(request: Request) -> Response:
+        require_account_password(request)
         address = own_address(request, request.params["address"])
         passphrase = text_field(request.json(), "passphrase")
         return _armored(key_store(services).export_private(address, passphrase), address, "private")
 
     def decrypt(request: Request) -> Response:
+        require_account_password(request)
         key = key_store(services).private_key(own_address(request))
         raw = _body(request, max_body)
         try:
             opened = decrypt_message(_PARSER.parsebytes(raw), key)
         except DecryptionRefused as error:
             raise HttpError(400, f"cannot decrypt this message: {error}") from None
-        return Response(200, opened.as_bytes(policy=policy.SMTP), "message/rfc822")
+        return Response(200, opened.as_bytes(policy=policy.SMTP), MESSAGE)
 
     def list_recipient_keys(request: Request) -> Response:
         entries = keyring.list(request.user.name)
         return json_response([_entry(entry) for entry in entries])
 
     def add_recipient_key(request: Request) -> Response:
+        require_account_password(request)
         body = request.json()
         address, key = text_field(body, "address"), text_field(body, "key")
         return json_response(_entry(keyring.add(request.user.name, address, key)), 201)
 
     def remove_recipient_key(request: Request) -> Response:
+        require_account_password(request)
         keyring.remove(request.user.name, unquote(request.params["address"]))
         return Response(204, b"")
 
     api.route("GET", "/api/keys", list_keys)
     api.route("GET", "/api/keys/{address}", refused_as_400(public_key))
     api.route("POST", "/api/keys/{address}/private", refused_as_400(private_key))
-    api.route("POST", "/api/messages/decrypt", refused_as_400(decrypt))
+    api.route(
+        "POST", "/api/messages/decrypt", refused_as_400(decrypt), accepts=frozenset({MESSAGE})
+    )
     api.route("GET", "/api/recipient-keys", list_recipient_keys)
     api.route("POST", "/api/recipient-keys", refused_as_400(add_recipient_key))
     api.route("DELETE", "/api/recipient-keys/{address}", refused_as_400(remove_recipient_key))

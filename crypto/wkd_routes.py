@@ -14,23 +14,20 @@ them. No login: these keys are public by design.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs
 
 from crypto import openpgp
-from crypto.keys import KeyStoreError, normalise_address, user_id_is
+from crypto.keys import KeyStoreError, normalise_address, stored_public_key, user_id_is
 from crypto.openpgp import PGPKey
 from crypto.wkd import hashed_local_part
-from crypto.wrapping import KeyEncryptionKeyError
 from davserver.services import Services
 
 PREFIX = "/.well-known/openpgpkey/"
 _KEY = re.compile(r"^(?:(?P<domain>[A-Za-z0-9.-]+)/)?hu/(?P<hash>[a-z0-9]{32})$")
 _POLICY = re.compile(r"^(?:[A-Za-z0-9.-]+/)?policy$")
 _TEXT = "text/plain; charset=utf-8"
-logger = logging.getLogger("murmeli.keys")
 
 
 class WebKeyDirectory:
@@ -46,11 +43,7 @@ class WebKeyDirectory:
         if _POLICY.match(path):
             return _answer(start_response, "200 OK", b"", _TEXT)
         match = _KEY.match(path)
-        try:
-            key = self._key(match, environ) if match else None
-        except KeyEncryptionKeyError as error:
-            logger.error("OpenPGP keys unavailable: %s", error)
-            return _answer(start_response, "503 Service Unavailable", b"no keys here yet\n")
+        key = self._key(match, environ) if match else None
         if key is None:
             return _answer(start_response, "404 Not Found", b"no key for this address\n", _TEXT)
         return _answer(start_response, "200 OK", bytes(key), "application/octet-stream")
@@ -64,12 +57,19 @@ class WebKeyDirectory:
             address = normalise_address(f"{local}@{domain}")
         except KeyStoreError:
             return None
-        user = self._services.directory.find_by_address(address)
-        if user is None or (user.email or "").lower() != address:
+        if not self._served(address):
             return None
-        # The key store opens on first use: a server without a KEK serves everything else.
-        key = self._services.key_store.public_key(address)
+        key = stored_public_key(self._services.database, address)
+        if key is None:
+            return None
         return openpgp.only_user_ids(key, lambda uid: user_id_is(uid, address))
+
+    def _served(self, address: str) -> bool:
+        """Whether this server answers for ``address``: a local domain's, or a user's own."""
+        if address.rpartition("@")[2] in self._services.settings.relay.local_domains:
+            return True
+        user = self._services.directory.find_by_address(address)
+        return user is not None and (user.email or "").lower() == address
 
 
 def _host(environ: dict) -> str:

@@ -1,8 +1,15 @@
-"""``/api/me`` and the user's own app passwords."""
+"""``/api/me`` and the user's own app passwords (managed with the account password only)."""
 
 from __future__ import annotations
 
-from davserver.api import Api, Request, Response, json_response, text_field
+from davserver.api import (
+    Api,
+    Request,
+    Response,
+    json_response,
+    require_account_password,
+    text_field,
+)
 from davserver.services import Services
 
 
@@ -24,11 +31,13 @@ def register(api: Api, services: Services) -> None:
         )
 
     def add_app_password(request: Request) -> Response:
+        require_account_password(request)
         label = text_field(request.json(), "label")
         entry, password = passwords.add(request.user.name, label)
         return json_response({"id": entry.id, "label": entry.label, "password": password}, 201)
 
     def revoke_app_password(request: Request) -> Response:
+        require_account_password(request)
         passwords.revoke(request.user.name, request.params["id"])
         return json_response({"revoked": request.params["id"]})
 

@@ -3,6 +3,9 @@
 Routes are plain functions ``(request) -> Response``; each feature registers
 its own. Bad input raises ``AccountError`` (or ``HttpError``) and becomes a 4xx
 whose body says why; anything else is logged and answered 500 with no detail.
+A request that changes state and may come from another site is refused
+(``davserver.csrf``). A failed login is logged and answered after the same
+delay as in the DAV tree, and counts towards the lock-out.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ import base64
 import binascii
 import json
 import logging
+import random
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from davserver.accounts.authenticator import Authenticator
+from davserver import csrf
+from davserver.accounts.authenticator import ACCOUNT_PASSWORD, Authenticator, Login
 from davserver.accounts.directory import AccountError, Directory, User
 
 logger = logging.getLogger("murmeli.api")
@@ -25,6 +31,12 @@ MAX_JSON_BODY = 1024 * 1024
 # One realm for the DAV tree and the API, so clients file one password for both.
 REALM = "Murmeli"
 BASIC_CHALLENGE = f'Basic realm="{REALM}", charset="UTF-8"'
+# Seconds a failed login waits (times 0.5 to 1.5, as Radicale's ``auth.delay`` does).
+FAILED_LOGIN_DELAY = 1.0
+LOCKED_OUT = (
+    "too many failed logins for this account or from this address; try again later "
+    "(an administrator can lift the lock-out with `murmeli user unlock`)"
+)
 
 
 class HttpError(Exception):
@@ -57,6 +69,7 @@ class Request:
     path: str
     user: User | None  # None only on public routes
     params: dict[str, str]
+    credential: str = ""  # which password logged in: ACCOUNT_PASSWORD or APP_PASSWORD
 
     def query(self) -> dict[str, str]:
         return dict(parse_qsl(self.environ.get("QUERY_STRING", "")))
@@ -87,6 +100,8 @@ _STATUS_TEXT = {
     405: "Method Not Allowed",
     409: "Conflict",
     413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
     500: "Internal Server Error",
 }
 
@@ -100,20 +115,50 @@ def text_field(body: dict, name: str, required: bool = True) -> Any:
     return value
 
 
+def require_account_password(request: Request) -> None:
+    """Refuse an app-password login: a device's password must not mint more passwords,
+    nor reach the account's keys."""
+    if request.credential != ACCOUNT_PASSWORD:
+        raise HttpError(403, "this needs the account password, not an app password")
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    regex: re.Pattern[str]
+    handler: Handler
+    public: bool
+    accepts: frozenset[str] | None
+
+
 class Api:
-    def __init__(self, authenticator: Authenticator, directory: Directory) -> None:
+    def __init__(
+        self, authenticator: Authenticator, directory: Directory, base_url: str | None = None
+    ) -> None:
+        """``base_url``: the server's public URL, whose origin may post to the API."""
         self._authenticator = authenticator
         self._directory = directory
-        self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
+        self._base_url = base_url
+        self._routes: list[_Route] = []
 
-    def route(self, method: str, pattern: str, handler: Handler, public: bool = False) -> None:
+    def route(
+        self,
+        method: str,
+        pattern: str,
+        handler: Handler,
+        public: bool = False,
+        accepts: frozenset[str] = csrf.JSON,
+    ) -> None:
         """``pattern`` like ``/api/shares/{id}``; each ``{name}`` matches one path segment.
 
         A ``public`` route is answered without login (links in emails); it must
-        check its own secret from the path.
+        check its own secret from the path. ``accepts``: the body media types an
+        unsafe method reads (JSON unless the route takes a file).
         """
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
-        self._routes.append((method, re.compile(f"^{regex}$"), handler, public))
+        self._routes.append(
+            _Route(method, re.compile(f"^{regex}$"), handler, public, None if public else accepts)
+        )
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         response = self._respond(environ)
@@ -127,24 +172,36 @@ class Api:
         path = environ.get("PATH_INFO", "")
         method = environ["REQUEST_METHOD"]
         allowed = False
-        for route_method, regex, handler, public in self._routes:
-            match = regex.match(path)
+        for route in self._routes:
+            match = route.regex.match(path)
             if match is None:
                 continue
             allowed = True
-            if route_method != method:
+            if route.method != method:
                 continue
-            user = None if public else self._user(environ)
-            if user is None and not public:
-                return self._challenge()
-            return self._call(handler, Request(environ, method, path, user, match.groupdict()))
-        if self._user(environ) is None:
-            return self._challenge()
+            refusal = csrf.refusal(environ, route.accepts, self._base_url)
+            if refusal:
+                return error_response(*refusal)
+            params = match.groupdict()
+            if route.public:
+                return self._call(route.handler, Request(environ, method, path, None, params))
+            login, user = self._login(environ)
+            if user is None:
+                return self._refused(login)
+            return self._call(
+                route.handler, Request(environ, method, path, user, params, login.kind)
+            )
+        login, user = self._login(environ)
+        if user is None:
+            return self._refused(login)
         if allowed:
             return error_response(405, f"{method} is not allowed on {path}")
         return error_response(404, f"no such route: {path}")
 
-    def _challenge(self) -> Response:
+    @staticmethod
+    def _refused(login: Login) -> Response:
+        if login.locked:
+            return error_response(429, LOCKED_OUT)
         response = error_response(401, "authentication required")
         response.headers["WWW-Authenticate"] = BASIC_CHALLENGE
         return response
@@ -161,12 +218,32 @@ class Api:
             logger.exception("API route %s %s failed", request.method, request.path)
             return error_response(500, "internal error; see the server log")
 
-    def _user(self, environ: dict) -> User | None:
-        credentials = basic_credentials(environ)
-        if credentials is None:
-            return None
-        name = self._authenticator.user_for(*credentials)
-        return self._directory.find(name) if name else None
+    def _login(self, environ: dict) -> tuple[Login, User | None]:
+        login = checked_login(self._authenticator, environ)
+        return login, self._directory.find(login.user) if login.user else None
+
+
+def checked_login(authenticator: Authenticator, environ: dict) -> Login:
+    """The login of the request's Basic credentials, for routes answered beside Radicale's
+    auth: like it, a failed login is logged once (never the password) and answered after
+    ``FAILED_LOGIN_DELAY``, and counts towards the lock-out."""
+    credentials = basic_credentials(environ)
+    if credentials is None:
+        return Login("")
+    address = environ.get("REMOTE_ADDR", "")
+    login = authenticator.login(*credentials, address)
+    if not login.user:
+        delay = FAILED_LOGIN_DELAY * (0.5 + random.random())
+        logger.warning(
+            "Failed login attempt from %s: %r (%s%s; answered after %.1f s)",
+            address,
+            credentials[0][:64],
+            environ.get("PATH_INFO", "")[:100],
+            ", locked out" if login.locked else "",
+            delay,
+        )
+        time.sleep(delay)
+    return login
 
 
 def basic_credentials(environ: dict) -> tuple[str, str] | None:

@@ -3,7 +3,8 @@
 Around both: one access-log line per request, the body-size limit (413 with a
 reason before anything is read), XML bodies with DTDs refused (400, where
 Radicale's defusedxml answers 500), and a reason in the body of Radicale's bare
-"Bad Request" answers, taken from what Radicale logged for that request.
+"Bad Request" answers, taken from what Radicale logged for that request; and the
+browser security headers on every answer (``davserver.security_headers``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable
 from radicale import Application as RadicaleApplication
 
 from davserver.api import basic_credentials
+from davserver.security_headers import secured
 from davserver.url_space import is_reserved, top_level_name
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
@@ -74,7 +76,7 @@ class Application:
 
         def recording_start_response(status: str, headers: list, exc_info=None):
             seen["status"] = status
-            return start_response(status, headers, exc_info)
+            return start_response(status, secured(headers), exc_info)
 
         body = self._dispatch(environ, recording_start_response)
         if self._log_requests:

@@ -10,6 +10,7 @@ import time
 from config.schema import listen
 from davserver import logs, server
 from davserver.accounts.directory import ROLES
+from davserver.accounts.lockout import ACCOUNT, ADDRESS
 from davserver.command_line import (
     UsageError,
     load_services,
@@ -64,6 +65,14 @@ def register(subcommands, common: argparse.ArgumentParser) -> None:
     leave.add_argument("name")
     leave.add_argument("team")
     leave.set_defaults(handler=lambda a: load_services(a).directory.leave(a.name, a.team))
+
+    unlock = actions.add_parser(
+        "unlock", parents=[common], help="lift a lock-out after failed logins"
+    )
+    target = unlock.add_mutually_exclusive_group(required=True)
+    target.add_argument("name", nargs="?", help="the account (or the login as it was typed)")
+    target.add_argument("--address", help="a client address instead of an account")
+    unlock.set_defaults(handler=unlock_logins)
 
     _register_app_passwords(actions, common)
 
@@ -130,6 +139,13 @@ def list_users(args: argparse.Namespace) -> int:
     rows = [("NAME", "ROLE", "EMAIL", "TEAMS")]
     rows += [(u.name, u.role, u.email or "-", ",".join(u.teams) or "-") for u in users]
     print_table(rows)
+    return 0
+
+
+def unlock_logins(args: argparse.Namespace) -> int:
+    kind, key = (ADDRESS, args.address) if args.address else (ACCOUNT, args.name)
+    lifted = load_services(args).login_lockout.unlock(kind, key)
+    print(f"{kind} {key}: " + ("failed logins forgotten" if lifted else "no failed logins"))
     return 0
 
 

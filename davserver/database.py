@@ -16,6 +16,7 @@ from sqlalchemy import Engine, Table, create_engine, event, insert, update
 from sqlalchemy.engine import Connection
 
 from davserver import migrations
+from davserver.private_files import private_file
 
 logger = logging.getLogger("murmeli.database")
 
@@ -33,6 +34,8 @@ class Database:
         self.engine: Engine = create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            if self.engine.url.database not in (None, "", ":memory:"):
+                private_file(Path(self.engine.url.database))
             with self.engine.connect():  # the file in WAL mode before the upgrade opens it
                 pass
         done = migrations.upgrade(url)

@@ -1,8 +1,11 @@
 """Apple configuration profile (``.mobileconfig``) setting up a user's CalDAV and CardDAV accounts.
 
 Identifiers are derived from the server and the user, so installing a newer
-profile replaces the older one instead of adding a second account. With
-``?app-password=LABEL`` the profile carries a new app password for that device.
+profile replaces the older one instead of adding a second account. ``GET``
+answers a profile without password (the device asks for it); ``POST`` with
+``{"app_password": "LABEL"}`` creates an app password for that device and puts
+it in the profile: creating one is a change of state, so never a GET, and
+needs the account password.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from davserver.api import Api, HttpError, Request, Response
+from davserver.api import Api, HttpError, Request, Response, require_account_password, text_field
 from davserver.services import Services
 
 CONTENT_TYPE = "application/x-apple-aspen-config"
@@ -79,23 +82,36 @@ def build_profile(
 def register(api: Api, services: Services) -> None:
     settings = services.settings
 
-    def profile(request: Request) -> Response:
+    def endpoint(request: Request) -> Endpoint:
         if settings.server.base_url:
-            endpoint = endpoint_from_url(settings.server.base_url)
-        else:
-            scheme = request.environ.get("wsgi.url_scheme", "http")
-            host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "")
-            endpoint = endpoint_from_url(f"{scheme}://{host}")
-        label = request.query().get("app-password")
-        password = None
-        if label:
-            password = services.app_passwords.add(request.user.name, label)[1]
-        body = build_profile(endpoint, request.user.name, settings.accounts.organisation, password)
+            return endpoint_from_url(settings.server.base_url)
+        scheme = request.environ.get("wsgi.url_scheme", "http")
+        host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "")
+        return endpoint_from_url(f"{scheme}://{host}")
+
+    def profile(request: Request) -> Response:
+        if "app-password" in request.query():
+            raise HttpError(
+                400,
+                "a GET creates nothing: POST /api/profile.mobileconfig "
+                'with {"app_password": "LABEL"} for a profile with a new app password',
+            )
+        return answer(request, None)
+
+    def profile_with_password(request: Request) -> Response:
+        require_account_password(request)
+        label = text_field(request.json(), "app_password")
+        return answer(request, services.app_passwords.add(request.user.name, label)[1])
+
+    def answer(request: Request, password: str | None) -> Response:
+        user = request.user.name
+        body = build_profile(endpoint(request), user, settings.accounts.organisation, password)
         return Response(
             200,
             body,
             CONTENT_TYPE,
-            {"Content-Disposition": f'attachment; filename="{request.user.name}.mobileconfig"'},
+            {"Content-Disposition": f'attachment; filename="{user}.mobileconfig"'},
         )
 
     api.route("GET", "/api/profile.mobileconfig", profile)
+    api.route("POST", "/api/profile.mobileconfig", profile_with_password)

@@ -9,7 +9,7 @@ from typing import Any
 from radicale import config
 
 from config.settings import Settings
-from davserver.api import REALM
+from davserver.api import FAILED_LOGIN_DELAY, REALM
 from plugins.scheduling.mailboxes import schedule_mailboxes
 
 # Radicale creates these for a user on first login, as hosted suites do.
@@ -43,7 +43,7 @@ def radicale_configuration(
                 "max_resource_size": str(int(server.max_body_size * 0.8)),
             },
             "encoding": {"request": "utf-8", "stock": "utf-8"},
-            "auth": {"type": auth or "denyall", "delay": "1", "realm": REALM},
+            "auth": {"type": auth or "denyall", "delay": str(FAILED_LOGIN_DELAY), "realm": REALM},
             "rights": {"type": "owner_only"},
             "storage": {
                 "type": "multifilesystem",

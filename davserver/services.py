@@ -20,11 +20,13 @@ from crypto.wrapping import kek_configured, load_kek
 from davserver.accounts.app_passwords import AppPasswords
 from davserver.accounts.authenticator import Authenticator
 from davserver.accounts.directory import ORGANISATION_GROUP, Directory
+from davserver.accounts.lockout import LoginLockout
 from davserver.accounts.radicale_auth import Auth
 from davserver.clock import FileClock, SystemClock
 from davserver.collections import Collections
 from davserver.database import Database, default_url, open_database
 from davserver.mail import Mailer
+from davserver.private_files import private_folder
 from davserver.radicale_config import radicale_configuration
 from importer.credentials import Credentials
 from importer.jobs import JobStore
@@ -33,6 +35,7 @@ from plugins.availability.lookup import Availability
 from plugins.availability.visibility import Visibility
 from plugins.duplicates.duplicates import Duplicates
 from plugins.duplicates.store import DuplicateStore
+from plugins.publish.links import KEY_FILE as PUBLISH_KEY_FILE
 from plugins.publish.links import PublishedCalendars
 from plugins.scheduling.service import Scheduling
 from plugins.sharing.shares import Shares
@@ -49,7 +52,7 @@ class Services:
 
     @cached_property
     def database(self) -> Database:
-        self.settings.server.data.mkdir(parents=True, exist_ok=True)
+        private_folder(self.settings.server.data)
         return open_database(self.database_url)
 
     @cached_property
@@ -61,8 +64,12 @@ class Services:
         return AppPasswords(self.database)
 
     @cached_property
+    def login_lockout(self) -> LoginLockout:
+        return LoginLockout(self.database, self.settings.server.login_lockout)
+
+    @cached_property
     def authenticator(self) -> Authenticator:
-        return Authenticator(self.database)
+        return Authenticator(self.database, self.login_lockout)
 
     @cached_property
     def shares(self) -> Shares:
@@ -110,7 +117,8 @@ class Services:
 
     @cached_property
     def published_calendars(self) -> PublishedCalendars:
-        return PublishedCalendars(self.database, self.collections)
+        sealer = Credentials(self.settings.server.data / PUBLISH_KEY_FILE)
+        return PublishedCalendars(self.database, self.collections, sealer)
 
     @cached_property
     def duplicates(self) -> Duplicates:

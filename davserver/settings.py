@@ -10,6 +10,7 @@ from config.schema import (
     boolean,
     byte_size,
     choice,
+    duration,
     integer,
     listen,
     option,
@@ -31,6 +32,21 @@ class TlsSettings:
 
 
 @dataclass(frozen=True)
+class LoginLockoutSettings:
+    """Password guessing: after ``attempts`` failed logins within ``window``, the account
+    (after ``address_attempts``, the client address) is refused for ``duration``, even with
+    the right password, until it ends or ``murmeli user unlock`` lifts it. An address gets
+    more tries: an office behind one NAT address shares them."""
+
+    attempts: int = option(10, integer(1, 100_000), "failed logins that lock an account")
+    address_attempts: int = option(
+        50, integer(1, 1_000_000), "failed logins from one client address that lock it"
+    )
+    window: float = option(900.0, duration, "period in which the failures are counted")
+    duration: float = option(900.0, duration, "how long a lock-out lasts")
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     listen: Listen = option(Listen("127.0.0.1", 5232), listen, "address and port to listen on")
     data: Path = option(Path("var"), path, "folder for collections and Murmeli's database")
@@ -49,6 +65,7 @@ class ServerSettings:
         "TESTS ONLY: the server reads the current time (ISO 8601) from this file",
     )
     tls: TlsSettings = section(TlsSettings)
+    login_lockout: LoginLockoutSettings = section(LoginLockoutSettings)
 
 
 @dataclass(frozen=True)

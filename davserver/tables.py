@@ -54,6 +54,18 @@ app_passwords = Table(
     UniqueConstraint("user", "label"),
 )
 
+# Failed logins per account and per client address, for the lock-out; kept in the
+# database so a restart does not forgive them (and several nodes would share them).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("kind", String(8), primary_key=True),
+    Column("key", String(254), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_at", BigInteger, nullable=False),
+    Column("locked_until", BigInteger, nullable=False),
+)
+
 shares = Table(
     "shares",
     metadata,
@@ -74,7 +86,11 @@ published_calendars = Table(
     metadata,
     Column("collection", String(512), primary_key=True),
     Column("owner", String(64), nullable=False, index=True),
-    Column("token", String(64), nullable=False, unique=True),
+    # The link's secret: found by its SHA-256, shown again to its owner from the sealed copy.
+    Column("token_digest", String(64), nullable=False, unique=True),
+    Column("sealed_token", LargeBinary),
+    # A link of release 0.1.0 until the next start seals it (migration 0003).
+    Column("unsealed_token", String(64)),
     Column("mode", String(16), nullable=False),
     Column("created_at", Integer, nullable=False),
 )

@@ -39,7 +39,7 @@ ROUTE_MODULES = (
 
 
 def build_application(services: Services) -> Application:
-    api = Api(services.authenticator, services.directory)
+    api = Api(services.authenticator, services.directory, services.settings.server.base_url)
     for module in ROUTE_MODULES:
         module.register(api, services)
     server = services.settings.server

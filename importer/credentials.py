@@ -20,6 +20,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from davserver.private_files import private_folder
+
 NONCE_SIZE = 12
 KEY_BITS = 256
 
@@ -71,7 +73,7 @@ def _associated(job: str, purpose: str) -> bytes:
 def _create_key(key_file: Path) -> None:
     """Written whole under a temporary name, then linked: a racing process sees no half key,
     and the loser of the race keeps the winner's key."""
-    key_file.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(key_file.parent)
     descriptor, temporary = tempfile.mkstemp(dir=key_file.parent, prefix=".importer-key-")
     try:
         os.fchmod(descriptor, 0o600)

@@ -51,12 +51,22 @@ def test_each_device_is_revoked_alone(server):
     assert sorted(entry["label"] for entry in listed) == ["laptop", "phone"]
     assert all("password" not in entry for entry in listed)
 
-    gone = requests.delete(
-        f"{server.url}/api/app-passwords/{phone.json()['id']}", auth=(name, laptop_password)
-    )
+    gone = requests.delete(f"{server.url}/api/app-passwords/{phone.json()['id']}", auth=(name, _))
     assert gone.status_code == 200
     assert not can_log_in(server, name, phone_password)
     assert can_log_in(server, name, laptop_password)
+
+
+def test_an_app_password_cannot_manage_app_passwords(server):
+    name, password = server.add_user("dev")
+    url = f"{server.url}/api/app-passwords"
+    phone = requests.post(url, json={"label": "phone"}, auth=(name, password)).json()
+    device = (name, phone["password"])
+    more = requests.post(url, json={"label": "permanent"}, auth=device)
+    assert more.status_code == 403 and "account password" in more.json()["error"]
+    revoke = requests.delete(f"{url}/{phone['id']}", auth=device)
+    assert revoke.status_code == 403
+    assert [entry["label"] for entry in requests.get(url, auth=device).json()] == ["phone"]
 
 
 def test_changed_password_takes_effect_at_once(server):

@@ -86,7 +86,12 @@ def test_another_users_data_stays_theirs(server, user):
 
 
 def test_api_bad_requests(server, user):
-    not_json = requests.post(f"{server.url}/api/app-passwords", data="{oops", auth=user)
+    not_json = requests.post(
+        f"{server.url}/api/app-passwords",
+        data="{oops",
+        headers={"Content-Type": "application/json"},
+        auth=user,
+    )
     assert not_json.status_code == 400
     assert "not valid JSON" in not_json.json()["error"]
     no_label = requests.post(f"{server.url}/api/app-passwords", json={}, auth=user)

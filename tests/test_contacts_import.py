@@ -750,7 +750,11 @@ def test_api_refuses_bad_files_with_a_reason(server, alice):
     empty = requests.post(api, params=params, data=b"", auth=alice)
     assert empty.status_code == 400
     bad_map = requests.post(
-        api, params={**params, "map": "Nope=family"}, data=FRENCH.encode(), auth=alice
+        api,
+        params={**params, "map": "Nope=family"},
+        data=FRENCH.encode(),
+        headers={"Content-Type": "text/csv"},
+        auth=alice,
     )
     assert bad_map.status_code == 400 and "no column named 'Nope'" in bad_map.json()["error"]
 

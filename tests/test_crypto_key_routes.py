@@ -24,12 +24,15 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
+LOCAL_DOMAIN = "lists.example.org"
+
+
 @pytest.fixture(scope="module")
 def murmeli(tmp_path_factory) -> Iterator[MurmeliServer]:
     folder = tmp_path_factory.mktemp("keys")
     (folder / "kek").write_text(new_kek())
     config = folder / "murmeli.yaml"
-    config.write_text(f"relay:\n  kek_file: {folder / 'kek'}\n")
+    config.write_text(f"relay:\n  kek_file: {folder / 'kek'}\n  local_domains: {LOCAL_DOMAIN}\n")
     running = MurmeliServer(folder / "data", config=config).start()
     yield running
     running.stop()
@@ -92,7 +95,8 @@ def test_decrypt_route_round_trip_and_refusals(murmeli):
     original.add_attachment(bytes(range(256)), "application", "octet-stream", filename="q.bin")
     encrypted = encrypt_message(original, [public]).as_bytes(policy=policy.SMTP)
     url = f"{murmeli.url}/api/messages/decrypt"
-    opened = requests.post(url, auth=ann, data=encrypted, timeout=30)
+    mail = {"Content-Type": "message/rfc822"}
+    opened = requests.post(url, auth=ann, data=encrypted, headers=mail, timeout=30)
     assert opened.status_code == 200, opened.text
     assert opened.headers["Content-Type"] == "message/rfc822"
     message = BytesParser(policy=policy.default).parsebytes(opened.content)
@@ -103,9 +107,9 @@ def test_decrypt_route_round_trip_and_refusals(murmeli):
 
     bob_only = openpgp.new_key(bob_address)
     not_ours = encrypt_message(original, [bob_only.pubkey]).as_bytes(policy=policy.SMTP)
-    refused = requests.post(url, auth=ann, data=not_ours, timeout=30)
+    refused = requests.post(url, auth=ann, data=not_ours, headers=mail, timeout=30)
     assert refused.status_code == 400 and "cannot decrypt" in refused.json()["error"]
-    plain = requests.post(url, auth=ann, data=original.as_bytes(), timeout=30)
+    plain = requests.post(url, auth=ann, data=original.as_bytes(), headers=mail, timeout=30)
     assert plain.status_code == 400 and "not a PGP/MIME message" in plain.json()["error"]
 
 
@@ -131,10 +135,13 @@ def test_recipient_keyring_add_list_remove(murmeli, gnupg):
 
 
 def test_web_key_directory_serves_users_keys_to_gnupg(murmeli, gnupg):
-    _, address = user(murmeli)
+    owner, address = user(murmeli)
     local = address.split("@")[0]
     hashed = hashed_local_part(local)
     direct = f"{murmeli.url}/.well-known/openpgpkey/hu/{hashed}?l={local}"
+    assert requests.get(direct, headers={"Host": "example.org"}, timeout=30).status_code == 404
+    assert address not in murmeli.cli("keys", "list").stdout  # the lookup made no key
+    assert requests.get(f"{murmeli.url}/api/keys", auth=owner, timeout=30).status_code == 200
     found = requests.get(direct, headers={"Host": "example.org"}, timeout=30)
     assert found.status_code == 200
     assert found.headers["Content-Type"] == "application/octet-stream"
@@ -156,5 +163,30 @@ def test_web_key_directory_serves_users_keys_to_gnupg(murmeli, gnupg):
     for path in ("/.well-known/openpgpkey/policy", "/.well-known/openpgpkey/example.org/policy"):
         answer = requests.get(murmeli.url + path, timeout=30)
         assert answer.status_code == 200 and answer.content == b""
+    team = f"/.well-known/openpgpkey/{LOCAL_DOMAIN}/hu/{hashed_local_part('team')}?l=team"
+    assert requests.get(murmeli.url + team, timeout=30).status_code == 404  # no key yet
+    assert murmeli.cli("keys", "export", f"team@{LOCAL_DOMAIN}").returncode == 0
+    assert requests.get(murmeli.url + team, timeout=30).status_code == 200  # no user, local
     caldav = requests.get(f"{murmeli.url}/.well-known/caldav", allow_redirects=False, timeout=30)
     assert caldav.status_code in (301, 302, 303, 307, 308)
+
+
+def test_an_app_password_reaches_no_private_key_and_changes_no_keyring(murmeli):
+    (name, password), address = user(murmeli)
+    made = murmeli.cli("user", "app-password", "add", name, "--label", "phone")
+    device = (name, made.stdout.strip().splitlines()[-1])
+    assert requests.get(f"{murmeli.url}/api/keys", auth=device, timeout=30).status_code == 200
+    private = f"{murmeli.url}/api/keys/{address}/private"
+    taken = requests.post(private, json={"passphrase": "long enough passphrase"}, auth=device)
+    assert taken.status_code == 403 and "account password" in taken.json()["error"]
+    mail = {"Content-Type": "message/rfc822"}
+    decrypt = f"{murmeli.url}/api/messages/decrypt"
+    assert requests.post(decrypt, data=b"x", headers=mail, auth=device).status_code == 403
+    keyring = f"{murmeli.url}/api/recipient-keys"
+    added = requests.post(keyring, json={"address": "e@example.net", "key": "k"}, auth=device)
+    assert added.status_code == 403
+    assert requests.delete(f"{keyring}/e@example.net", auth=device).status_code == 403
+    own = requests.post(
+        private, json={"passphrase": "long enough passphrase"}, auth=(name, password)
+    )
+    assert own.status_code == 200

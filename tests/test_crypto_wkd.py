@@ -96,6 +96,8 @@ def directory_server(tmp_path_factory) -> Iterator[tuple[MurmeliServer, Path]]:
     running = MurmeliServer(folder / "data", config=config).start()
     result = running.cli("user", "add", "bob", "--no-password", "--email", "bob@example.net")
     assert result.returncode == 0, result.stderr
+    made = running.cli("keys", "export", "bob@example.net")  # the directory makes no key
+    assert made.returncode == 0, made.stderr
     yield running, certificate
     running.stop()
 

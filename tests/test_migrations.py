@@ -27,6 +27,7 @@ from tests.postgres_process import PostgresCluster, server_binaries
 
 DATA = Path(__file__).parent / "data"
 PASSWORD = "old-release-password"
+OLD_LINK = "v1/" + "L" * 44  # a public link 0.1.0 stored in clear
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,22 @@ def made_by_release_0_1_0(url: str, user: str) -> None:
             ),
             {"name": user, "hash": hash_secret(PASSWORD)},
         )
+        connection.execute(
+            text(
+                "INSERT INTO published_calendars (collection, owner, token, mode, created_at)"
+                " VALUES (:collection, :owner, :token, 'full', 1767225600)"
+            ),
+            {"collection": f"/{user}/calendar/", "owner": user, "token": OLD_LINK},
+        )
     engine.dispose()
+
+
+def stored_links(url: str) -> list[tuple]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM published_calendars")).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
 
 
 def schema_differences(url: str) -> list:
@@ -85,6 +101,9 @@ def serve_and_log_in(folder: Path, url: str, user: str) -> MurmeliServer:
             "PROPFIND", f"{server.url}/{user}/", auth=(user, PASSWORD), headers={"Depth": "0"}
         )
         assert home.status_code == 207
+        feed = requests.get(f"{server.url}/.token/{OLD_LINK}/")
+        assert feed.status_code == 200 and "BEGIN:VCALENDAR" in feed.text  # the link still works
+        assert OLD_LINK not in repr(stored_links(url))  # sealed on start, no longer in clear
         assert server.add_user("new")  # the upgraded tables take new rows
         current = server.cli("db", "current")
         assert current.returncode == 0, current.stderr

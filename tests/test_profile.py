@@ -33,14 +33,37 @@ def test_profile_describes_caldav_and_carddav_accounts(server):
 
 def test_profile_can_carry_a_new_app_password(server):
     name, password = server.add_user("apple")
-    answer = requests.get(
+    answer = requests.post(
         f"{server.url}/api/profile.mobileconfig",
-        params={"app-password": "mac"},
+        json={"app_password": "mac"},
         auth=(name, password),
     )
+    assert answer.status_code == 200, answer.text
     device_password = plistlib.loads(answer.content)["PayloadContent"][0]["CalDAVPassword"]
     me = requests.get(f"{server.url}/api/me", auth=(name, device_password))
     assert me.status_code == 200
+    labels = [
+        p["label"]
+        for p in requests.get(f"{server.url}/api/app-passwords", auth=(name, password)).json()
+    ]
+    assert labels == ["mac"]
+
+
+def test_a_get_creates_no_app_password(server):
+    name, password = server.add_user("apple")
+    url = f"{server.url}/api/profile.mobileconfig"
+    answer = requests.get(url, params={"app-password": "mac"}, auth=(name, password))
+    assert answer.status_code == 400 and "POST" in answer.json()["error"]
+    assert requests.get(f"{server.url}/api/app-passwords", auth=(name, password)).json() == []
+
+
+def test_an_app_password_cannot_mint_another_through_a_profile(server):
+    name, password = server.add_user("apple")
+    url = f"{server.url}/api/profile.mobileconfig"
+    first = requests.post(url, json={"app_password": "mac"}, auth=(name, password))
+    device_password = plistlib.loads(first.content)["PayloadContent"][0]["CalDAVPassword"]
+    second = requests.post(url, json={"app_password": "ipad"}, auth=(name, device_password))
+    assert second.status_code == 403
     labels = [
         p["label"]
         for p in requests.get(f"{server.url}/api/app-passwords", auth=(name, password)).json()

@@ -5,6 +5,9 @@ as subscribing apps poll it.
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
+import stat
 import uuid
 from urllib.parse import urlsplit
 
@@ -306,3 +309,18 @@ def test_printed_links_say_where_their_base_comes_from(owner, tmp_path):
     assert configured.returncode == 0, configured.stderr
     assert configured.stderr == "links use https://cal.example.org (server.base_url)\n"
     assert "https://cal.example.org/.token/v1/" in configured.stdout
+
+
+def test_the_database_holds_no_working_link_yet_the_owner_sees_it_again(owner):
+    api = owner.server.url + "/api/published"
+    link = requests.post(api, json={"collection": owner.collection}, auth=owner.auth).json()
+    token = link["url"].rstrip("/").rsplit("/.token/", 1)[1]
+    with sqlite3.connect(owner.server.data / "murmeli.sqlite3") as database:
+        rows = database.execute("SELECT * FROM published_calendars").fetchall()
+    assert token.encode() not in repr(rows).encode()
+    assert hashlib.sha256(token.encode()).hexdigest() in repr(rows)
+    key_file = owner.server.data / "publish-links.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    listed = requests.get(api, auth=owner.auth).json()
+    assert link["url"] in [entry["url"] for entry in listed]
+    assert requests.get(link["url"]).status_code == 200

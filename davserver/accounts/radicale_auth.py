@@ -2,6 +2,8 @@
 
 The groups (teams, and ``org`` for everyone but externals) let Radicale's map
 sharing resolve team and organisation-wide shares for the logged-in user.
+A locked-out login is refused like a wrong password; Radicale logs it and
+waits ``auth.delay`` before answering 401.
 """
 
 from __future__ import annotations
@@ -26,6 +28,6 @@ class Auth(auth.BaseAuth):
     def _login_ext_with_groups(
         self, login: str, password: str, context: auth.AuthContext
     ) -> tuple[str, set]:
-        name = self._authenticator.user_for(login, password)
+        name = self._authenticator.login(login, password, context.remote_addr or "").user
         user = self._directory.find(name) if name else None
         return (user.name, user.groups) if user else ("", set())

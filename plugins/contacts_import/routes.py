@@ -35,6 +35,8 @@ _KINDS = {
     "text/comma-separated-values": "csv",
     "text/tab-separated-values": "csv",
 }
+# The file's own types, and "let the importer tell" (never a browser form's types).
+UPLOAD_TYPES = frozenset({*_KINDS, "application/octet-stream"})
 _FALSE = ("0", "false", "no")
 
 
@@ -139,7 +141,7 @@ def register(api: Api, services: Services) -> None:
         count = remove_group(collections, path, text_field(body, "group"), delete)
         return json_response({"group": body["group"], "cards": count, "deleted": delete})
 
-    api.route("POST", "/api/contacts/imports", upload)
+    api.route("POST", "/api/contacts/imports", upload, accepts=UPLOAD_TYPES)
     api.route("GET", "/api/contacts/imports/{id}", show)
     api.route("DELETE", "/api/contacts/imports/{id}", discard)
     api.route("POST", "/api/contacts/imports/{id}/commit", commit_import)

@@ -1,15 +1,17 @@
 """The published-calendar records: one secret link per calendar, its mode, its owner.
 
-The token is kept as issued, not as a digest: a public link is an address the
-owner pastes into other services and must be able to see again (as hosted
-suites show it), and whoever reads the database in the default set-up can read
-the calendar files beside it anyway. Turning a link off deletes its row, so the
-next request for it finds nothing: 404 at once.
+A public link is an address the owner pastes into other services and must be
+able to see again (as hosted suites show it), so its token is kept twice, and
+neither opens the calendar by itself: its SHA-256, by which a subscriber's
+request finds the row, and a copy sealed with AES-256-GCM under a key file in
+the data folder (mode 0600, the collection as associated data), which only the
+owner's listing opens. A database dump or backup alone holds no working link.
+Turning a link off deletes its row, so the next request for it finds nothing:
+404 at once.
 """
 
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
 import time
@@ -20,15 +22,19 @@ from radicale.sharing import TOKEN_PATTERN_V1
 from sqlalchemy import delete, select, update
 
 from davserver.accounts.directory import AccountError
+from davserver.accounts.secrets import token_digest
 from davserver.collections import Collections
 from davserver.database import Database, upsert
 from davserver.settings import ServerSettings
 from davserver.tables import published_calendars, users
+from importer.credentials import Credentials
 from plugins.sharing.shares import collection_owner, normalise_collection
 
 MODES = ("full", "busy-only")
 TOKEN_PREFIX = "/.token/"
+KEY_FILE = "publish-links.key"
 _TOKEN = re.compile(TOKEN_PATTERN_V1)
+_PURPOSE = "public link"
 
 
 def new_token() -> str:
@@ -91,9 +97,28 @@ class Link:
 
 
 class PublishedCalendars:
-    def __init__(self, database: Database, collections: Collections) -> None:
+    def __init__(self, database: Database, collections: Collections, sealer: Credentials) -> None:
+        """``sealer`` keeps the tokens' sealed copies (its key file: ``KEY_FILE``)."""
         self._db = database
         self._collections = collections
+        self._sealer = sealer
+        self._seal_upgraded_links()
+
+    def _seal_upgraded_links(self) -> None:
+        """Links of release 0.1.0 came through the upgrade in clear: sealed once, then cleared."""
+        table = published_calendars
+        with self._db.transaction() as connection:
+            for row in connection.execute(
+                select(table.c.collection, table.c.unsealed_token).where(
+                    table.c.unsealed_token.is_not(None)
+                )
+            ).all():
+                sealed = self._sealer.seal(row.collection, _PURPOSE, row.unsealed_token)
+                connection.execute(
+                    update(table)
+                    .where(table.c.collection == row.collection)
+                    .values(sealed_token=sealed, unsealed_token=None)
+                )
 
     def publish(self, collection: str, mode: str) -> Link:
         """Turns the link on, or changes its mode; the address stays the same."""
@@ -101,7 +126,7 @@ class PublishedCalendars:
         collection = self._calendar(collection)
         created = {
             "owner": collection_owner(collection),
-            "token": new_token(),
+            **self._new_token(collection),
             "created_at": int(time.time()),
         }
         with self._db.transaction() as connection:
@@ -117,7 +142,7 @@ class PublishedCalendars:
             changed = connection.execute(
                 update(published_calendars)
                 .where(published_calendars.c.collection == collection)
-                .values(token=new_token(), created_at=int(time.time()))
+                .values(**self._new_token(collection), created_at=int(time.time()))
             ).rowcount
         if not changed:
             raise AccountError(f"{collection} is not published")
@@ -137,7 +162,7 @@ class PublishedCalendars:
         if owner is not None:
             query = query.where(published_calendars.c.owner == owner)
         with self._db.reader() as connection:
-            return [_link(row) for row in connection.execute(query)]
+            return [self._link(row) for row in connection.execute(query)]
 
     def find(self, token: str) -> Link | None:
         """The link a subscriber presents, if it is on and its owner still exists."""
@@ -146,13 +171,11 @@ class PublishedCalendars:
         query = (
             select(published_calendars)
             .join(users, users.c.name == published_calendars.c.owner)
-            .where(published_calendars.c.token == token)
+            .where(published_calendars.c.token_digest == token_digest(token))
         )
         with self._db.reader() as connection:
             row = connection.execute(query).first()
-        if row is None or not hmac.compare_digest(row.token, token):
-            return None
-        return _link(row)
+        return None if row is None else _link(row, token)
 
     def _calendar(self, collection: str) -> str:
         collection = normalise_collection(collection)
@@ -167,8 +190,19 @@ class PublishedCalendars:
     def _get(self, collection: str) -> Link:
         query = select(published_calendars).where(published_calendars.c.collection == collection)
         with self._db.reader() as connection:
-            return _link(connection.execute(query).one())
+            return self._link(connection.execute(query).one())
+
+    def _new_token(self, collection: str) -> dict:
+        token = new_token()
+        return {
+            "token_digest": token_digest(token),
+            "sealed_token": self._sealer.seal(collection, _PURPOSE, token),
+        }
+
+    def _link(self, row) -> Link:
+        """The link of a row, its token unsealed for the owner to see."""
+        return _link(row, self._sealer.open(row.collection, _PURPOSE, row.sealed_token))
 
 
-def _link(row) -> Link:
-    return Link(row.collection, row.owner, row.token, row.mode, row.created_at)
+def _link(row, token: str) -> Link:
+    return Link(row.collection, row.owner, token, row.mode, row.created_at)

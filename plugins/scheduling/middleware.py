@@ -32,7 +32,7 @@ from icalendar import Calendar
 
 from davserver.accounts.authenticator import Authenticator
 from davserver.accounts.directory import Directory, User
-from davserver.api import BASIC_CHALLENGE, basic_credentials
+from davserver.api import BASIC_CHALLENGE, basic_credentials, checked_login
 from davserver.application import plain_text
 from davserver.collections import Collections
 from plugins.availability.lookup import Availability
@@ -124,7 +124,9 @@ class SchedulingLayer:
         return self._directory.find(name) if name else None
 
     def _outbox_post(self, environ: dict, start_response: Callable, owner: str):
-        user = self._user(environ)
+        # Answered here, not by Radicale: the login gets the lock-out and delay itself.
+        name = checked_login(self._authenticator, environ).user
+        user = self._directory.find(name) if name else None
         if user is None:
             return plain_text(
                 start_response,
