@@ -123,6 +123,17 @@ def kill_when(
             process.stderr.close()
 
 
+def run_import(murmeli: MurmeliServer, args: list[str]) -> subprocess.CompletedProcess:
+    """``murmeli contacts import ARGS`` to its end (slow on a loaded machine: a long timeout)."""
+    return subprocess.run(
+        [*MURMELI, "contacts", "import", *args],
+        env=murmeli.environment(),
+        capture_output=True,
+        text=True,
+        timeout=_DEADLINE,
+    )
+
+
 def assert_account_works(murmeli: MurmeliServer, user: tuple[str, str]) -> set[str]:
     """Starts ``murmeli serve`` and asks every collection of ``user`` what a client asks
     first; returns the collection paths."""
@@ -191,14 +202,14 @@ def test_kill_during_an_import_into_an_existing_address_book(account, export):
     assert_account_works(murmeli, user)
 
     present = in_place(folder)
-    retried = murmeli.cli("contacts", "import", *args)
+    retried = run_import(murmeli, args)
     assert retried.returncode == 0, retried.stderr
     assert f"{present} already present" in retried.stdout
     names = names_served(murmeli, user, book)
     assert len(names) == CARDS
     assert set(names) == {f"Person {n}" for n in range(CARDS)}
     assert card_files(folder, set()) == CARDS  # nothing staged is left behind
-    again = murmeli.cli("contacts", "import", *args)
+    again = run_import(murmeli, args)
     assert again.returncode == 0, again.stderr
     assert f"{CARDS} already present, nothing added" in again.stdout
     assert len(names_served(murmeli, user, book)) == CARDS
@@ -210,11 +221,11 @@ def test_kill_while_a_new_address_book_is_made_leaves_none(account, export):
     principal = murmeli.data / "collections" / "collection-root" / user[0]
     args = [str(export), "--addressbook", book, "--new-addressbook", "Imported"]
     collections = assert_account_works(murmeli, user)
-    for share in (0.1, 0.5, 0.99):  # 0.99: right before the book is put in place
+    for share in (0.5, 0.99):  # 0.99: right before the book is put in place
         mark, old = int(share * CARDS), leftovers(principal)
         assert kill_when(murmeli, args, partial(card_files, principal, old), mark) is None
         assert assert_account_works(murmeli, user) == collections
-    retried = murmeli.cli("contacts", "import", *args)
+    retried = run_import(murmeli, args)
     assert retried.returncode == 0, retried.stderr
     assert len(names_served(murmeli, user, book)) == CARDS
     assert leftovers(principal) == set()
