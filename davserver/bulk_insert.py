@@ -1,22 +1,31 @@
-"""Adding thousands of new items to one Radicale collection at once, all or nothing.
+"""Adding thousands of new items to one Radicale collection at once, crash-safe.
 
 Radicale's ``upload`` writes each item atomically with two fsyncs (item and item
 cache) and a history entry: about 5 ms an item, 50 s for 10,000 contacts. Here
 the same files are written as Radicale's multifilesystem storage lays them out
-(item file, item cache, history entry), but synced once for the whole batch:
+(item file, item cache entry, history entry), each one atomically as Radicale
+writes it (a temporary file, made durable, renamed into place), but synced once
+for the whole batch:
 
-1. every item file is written into a hidden temporary folder inside the
-   collection (Radicale ignores names starting with a dot), its item cache and
-   history entries in their folders (harmless without the item file);
-2. one ``os.sync()`` makes them durable (when ``filesystem_fsync`` is on);
-3. each item file is renamed into place, and each folder is synced once.
+1. what a batch interrupted by a crash left behind (hidden staging folders,
+   which Radicale ignores) is removed;
+2. every file is written into a hidden staging folder beside its final place;
+3. one ``os.sync()`` makes them durable (when ``filesystem_fsync`` is on);
+4. the item cache entries are renamed into place, then the history entries,
+   then the item files; each folder is synced once.
 
-A failure before step 3 leaves the collection untouched; a failure during it
-removes the items already moved, so nothing of the batch stays (a crash of the
-process during the renames, a fraction of a second, can leave part of it). The caller
-holds Radicale's write lock. Pre-written cache and history entries are what
-``upload`` would have written, so the first sync-collection after the import
-reports the new items without rebuilding anything.
+So every file Radicale can see is whole at any moment. A crash, even
+``kill -9``, leaves complete items, each with its cache and history entry, and
+perhaps cache and history entries whose item never came, which Radicale reads
+as those of a deleted item. A failure (an exception) also removes what was
+already renamed, so nothing of the batch stays. The caller holds Radicale's
+write lock, so no one else writes meanwhile; the pre-written cache and history
+entries are what ``upload`` would have written, so the first sync-collection
+after the import reports the new items without rebuilding anything.
+
+A new collection (``create_with_vcards``) is filled in a hidden temporary
+folder and renamed into place as a whole, as Radicale's ``create_collection``
+does: a crash leaves no half-made address book.
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
@@ -37,6 +46,9 @@ from radicale.item import filter as radicale_filter
 
 # What Radicale's item cache records for a vCard: its name, no component, no time range.
 _VCARD_CACHE_FIELDS = ("VCARD", "", radicale_filter.TIMESTAMP_MIN, radicale_filter.TIMESTAMP_MAX)
+# Hidden (Radicale skips names starting with a dot), and told apart from Radicale's own
+# ``.Radicale.tmp-`` folders: only a batch of ours writes them, under the write lock.
+STAGING_PREFIX = ".Radicale.tmp-import-"
 
 
 class NewItem(NamedTuple):
@@ -49,41 +61,104 @@ class NewItem(NamedTuple):
 
 def insert_vcards(collection, items: Iterable[NewItem]) -> None:
     """Write ``items`` (vCards whose hrefs are not yet in the multifilesystem ``collection``)."""
+    items = _checked(items)
+    storage = collection._storage
+    folder = collection._filesystem_path
+    cache_folder, history_folder = _cache_folders(collection)
+    targets = (cache_folder, history_folder, folder)  # the order of the renames
+    for target in targets:
+        storage._makedirs_synced(target)
+        _remove_leftovers(target)
+    staging = {target: tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target) for target in targets}
+    placed: list[str] = []
+    try:
+        _write(collection, items, staging[folder], staging[cache_folder], staging[history_folder])
+        if storage._filesystem_fsync:
+            os.sync()
+        for target in targets:
+            for item in items:
+                os.rename(os.path.join(staging[target], item.href), os.path.join(target, item.href))
+                placed.append(os.path.join(target, item.href))
+        for target in targets:
+            storage._sync_directory(target)
+    except BaseException:
+        for path in placed:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+        raise
+    finally:
+        for folder_staged in staging.values():
+            shutil.rmtree(folder_staged, ignore_errors=True)
+
+
+def create_with_vcards(
+    storage, path: str, props: Mapping[str, str], items: Iterable[NewItem]
+) -> None:
+    """A new collection at ``path`` (nothing there yet) with ``props`` and ``items``: built in
+    a hidden folder beside its place and renamed there once complete."""
+    items = _checked(items)
+    sane_path = pathutils.strip_path(path)
+    root = storage._get_collection_root_folder()
+    target = pathutils.path_to_filesystem(root, sane_path, storage._is_collision_free)
+    parent = os.path.dirname(target)
+    storage._makedirs_synced(parent)
+    _remove_leftovers(parent)
+    with tempfile.TemporaryDirectory(prefix=STAGING_PREFIX, dir=parent) as temporary:
+        folder = os.path.join(temporary, "collection")
+        os.mkdir(folder)
+        collection = storage._collection_class(
+            storage, pathutils.unstrip_path(sane_path, True), filesystem_path=folder
+        )
+        collection.set_meta(dict(props))
+        # Cache folders kept apart from the collection (``use_cache_subfolder_for_*``)
+        # would not move with it: Radicale then builds those entries on first read.
+        cache_folder, history_folder = (
+            cache if cache.startswith(folder + os.sep) else None
+            for cache in _cache_folders(collection)
+        )
+        for cache in filter(None, (cache_folder, history_folder)):
+            os.makedirs(cache)
+        _write(collection, items, folder, cache_folder, history_folder)
+        if storage._filesystem_fsync:
+            os.sync()
+        os.rename(folder, target)
+        storage._sync_directory(parent)
+
+
+def _checked(items: Iterable[NewItem]) -> list[NewItem]:
     items = list(items)
     for item in items:
         if not pathutils.is_safe_filesystem_path_component(item.href):
             raise pathutils.UnsafePathError(item.href)
-    storage = collection._storage
-    folder = collection._filesystem_path
-    cache_folder = storage._get_collection_cache_subfolder(folder, ".Radicale.cache", "item")
-    history_folder = storage._get_collection_cache_subfolder(folder, ".Radicale.cache", "history")
-    for needed in (cache_folder, history_folder):
-        storage._makedirs_synced(needed)
-    staging = tempfile.mkdtemp(prefix=".Radicale.tmp-import-", dir=folder)
-    moved: list[str] = []
-    try:
-        _stage(collection, items, staging, cache_folder, history_folder)
-        if storage._filesystem_fsync:
-            os.sync()
-        for item in items:
-            os.rename(os.path.join(staging, item.href), os.path.join(folder, item.href))
-            moved.append(item.href)
-        for synced in (folder, cache_folder, history_folder):
-            storage._sync_directory(synced)
-    except BaseException:
-        _remove(folder, moved)
-        _remove(cache_folder, [item.href for item in items])
-        _remove(history_folder, [item.href for item in items])
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    return items
 
 
-def _stage(
-    collection, items: list[NewItem], staging: str, cache_folder: str, history_folder: str
+def _cache_folders(collection) -> tuple[str, str]:
+    """Where Radicale keeps the collection's item cache and history entries."""
+    storage, folder = collection._storage, collection._filesystem_path
+    return (
+        storage._get_collection_cache_subfolder(folder, ".Radicale.cache", "item"),
+        storage._get_collection_cache_subfolder(folder, ".Radicale.cache", "history"),
+    )
+
+
+def _remove_leftovers(folder: str) -> None:
+    """Staging folders of a batch a crash interrupted: under the write lock, no batch runs."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith(STAGING_PREFIX) and entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+
+
+def _write(
+    collection,
+    items: list[NewItem],
+    item_folder: str,
+    cache_folder: str | None,
+    history_folder: str | None,
 ) -> None:
-    """The item files (staged), their item cache and history entries (in place, as ``upload``
-    writes them: without the item file they are never read).
+    """The item files, their item cache and history entries (each left out when its folder
+    is None).
 
     One thread per folder: creating files is the whole cost, and on a busy disk
     three folders filled side by side finish far sooner than one after another.
@@ -92,26 +167,26 @@ def _stage(
     etags = {item.href: radicale_item.get_etag(item.text) for item in items}
     by_mtime = collection._storage._use_mtime_and_size_for_item_cache
     with ThreadPoolExecutor(max_workers=3) as pool:
-        jobs = [
-            pool.submit(_create_all, staging, raws),
-            pool.submit(_create_all, history_folder, _history_entries(etags)),
-        ]
-        if not by_mtime:
-            cache = _cache_entries(collection, items, raws, etags, staging)
+        jobs = [pool.submit(_create_all, item_folder, raws)]
+        if history_folder is not None:
+            jobs.append(pool.submit(_create_all, history_folder, _history_entries(etags)))
+        if cache_folder is not None and not by_mtime:
+            cache = _cache_entries(collection, items, raws, etags, item_folder)
             jobs.append(pool.submit(_create_all, cache_folder, cache))
         for job in jobs:
             job.result()
-    if by_mtime:  # the cache key is the staged file's size and time, kept by the rename
-        _create_all(cache_folder, _cache_entries(collection, items, raws, etags, staging))
+    if cache_folder is not None and by_mtime:  # keyed by the item file's size and time,
+        # which the rename keeps
+        _create_all(cache_folder, _cache_entries(collection, items, raws, etags, item_folder))
 
 
 def _cache_entries(
-    collection, items: list[NewItem], raws: dict[str, bytes], etags: dict[str, str], staging: str
+    collection, items: list[NewItem], raws: dict[str, bytes], etags: dict[str, str], folder: str
 ) -> dict[str, bytes]:
     entries = {}
     for item in items:
         if collection._storage._use_mtime_and_size_for_item_cache:
-            stat = os.stat(os.path.join(staging, item.href))
+            stat = os.stat(os.path.join(folder, item.href))
             cache_hash = collection._item_cache_mtime_and_size(stat.st_size, stat.st_mtime_ns)
         else:
             cache_hash = collection._item_cache_hash(raws[item.href])
@@ -136,15 +211,10 @@ def _create_all(folder: str, files: dict[str, bytes]) -> None:
 
 
 def _create(path: str, content: bytes) -> None:
-    """Half the cost of ``open()`` for thousands of small files."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    """Half the cost of ``open()`` for thousands of small files; only ever in a folder no
+    reader looks into (staging, or a collection not yet in place)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         os.write(descriptor, content)
     finally:
         os.close(descriptor)
-
-
-def _remove(folder: str, hrefs: list[str]) -> None:
-    for href in hrefs:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(os.path.join(folder, href))

@@ -7,7 +7,6 @@ had made them.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from radicale import config, storage
 from radicale import item as radicale_item
 
 from davserver.accounts.directory import AccountError
-from davserver.bulk_insert import NewItem, insert_vcards
+from davserver.bulk_insert import NewItem, create_with_vcards, insert_vcards
 
 KINDS = {"VCALENDAR": "calendar", "VADDRESSBOOK": "addressbook"}
 # RFC 6638 schedule inbox and outbox: calendar collections by storage, but they
@@ -144,27 +143,24 @@ class Collections:
         Thousands of cards take a second or two where ``write`` takes minutes
         (see davserver/bulk_insert.py). Refused, with nothing written, when an
         href or a UID is already in the address book. With ``new_addressbook``
-        (its display name) the address book is created first, and removed again
-        if the cards cannot be stored.
+        (its display name) the address book is created with the cards in it: it
+        appears whole, or not at all (even after a crash).
         """
         cards = list(cards)
         with self._storage.acquire_lock("w"):
             if new_addressbook is not None:
-                self._create_addressbook(path, new_addressbook)
+                self._create_addressbook(path, new_addressbook, cards)
+                return
             collection = self._collection(path)
-            try:
-                if collection.tag != "VADDRESSBOOK":
-                    raise AccountError(f"{path} is not an address book")
-                self._refuse_clashes(path, collection, cards)
-                insert_vcards(collection, cards)
-            except BaseException:
-                if new_addressbook is not None:
-                    shutil.rmtree(self.folder(path), ignore_errors=True)
-                raise
+            if collection.tag != "VADDRESSBOOK":
+                raise AccountError(f"{path} is not an address book")
+            present = {item.href: item.uid for item in collection.get_all()}
+            self._refuse_clashes(path, present, cards)
+            insert_vcards(collection, cards)
 
     @staticmethod
-    def _refuse_clashes(path: str, collection, cards: list[NewItem]) -> None:
-        present = {item.href: item.uid for item in collection.get_all()}
+    def _refuse_clashes(path: str, present: Mapping[str, str], cards: list[NewItem]) -> None:
+        """``present``: href -> UID of the items already there."""
         hrefs, uids = set(present), set(present.values())
         for card in cards:
             if card.href in hrefs or card.uid in uids:
@@ -176,6 +172,11 @@ class Collections:
         """UIDs of the items of the collection at ``path``."""
         with self._storage.acquire_lock("r"):
             return {item.uid for item in self._collection(path).get_all()}
+
+    def texts_by_uid(self, path: str) -> dict[str, str]:
+        """UID -> text of every item of the collection at ``path``, read in one pass."""
+        with self._storage.acquire_lock("r"):
+            return {item.uid: item.serialize() for item in self._collection(path).get_all()}
 
     def provide(self, path: str, props: Mapping[str, str]) -> bool:
         """Create the collection at ``path`` with ``props`` unless it exists; True if created.
@@ -191,12 +192,14 @@ class Collections:
     def create_addressbook(self, path: str, name: str) -> None:
         """A new, empty address book at ``path`` showing as ``name`` in clients."""
         with self._storage.acquire_lock("w"):
-            self._create_addressbook(path, name)
+            self._create_addressbook(path, name, [])
 
-    def _create_addressbook(self, path: str, name: str) -> None:
+    def _create_addressbook(self, path: str, name: str, cards: list[NewItem]) -> None:
         if next(iter(self._storage.discover(path)), None) is not None:
             raise AccountError(f"{path} already exists")
-        self._storage.create_collection(path, props={"tag": "VADDRESSBOOK", "D:displayname": name})
+        self._refuse_clashes(path, {}, cards)
+        props = {"tag": "VADDRESSBOOK", "D:displayname": name}
+        create_with_vcards(self._storage, path, props, cards)
 
     @staticmethod
     def _restore(collection, touched: list[str], before: dict) -> None:

@@ -10,10 +10,13 @@ from radicale import item as radicale_item
 from radicale import storage
 
 from config import loader
+from davserver import bulk_insert
 from davserver.accounts.directory import AccountError
-from davserver.bulk_insert import NewItem
+from davserver.bulk_insert import STAGING_PREFIX, NewItem
 from davserver.collections import CollectionChanged
 from davserver.services import Services
+
+STAGED = STAGING_PREFIX + "crashed"
 
 
 def card(uid: str, name: str) -> str:
@@ -141,6 +144,41 @@ def test_create_addressbook_and_insert_into_a_new_one(services):
             "Failed",
         )
     assert collections.kind("/ann/failed/") is None
+
+
+def test_insert_removes_what_a_crashed_insert_left_behind(services):
+    collections = services.collections
+    collections.write("/ann/book/", {"a.vcf": card("a", "Ada")})
+    folder = collections.folder("/ann/book/")
+    left = [folder / STAGED, folder / ".Radicale.cache" / "history" / STAGED]
+    left.append(folder.parent / STAGED / "collection")  # a new address book, never placed
+    for staged in left:
+        staged.mkdir(parents=True)
+        (staged / "b.vcf").write_bytes(b"")  # cut short: empty
+    collections.insert("/ann/book/", [NewItem("c.vcf", "c", card("c", "Cid"))])
+    collections.insert("/ann/new/", [NewItem("d.vcf", "d", card("d", "Dan"))], "New")
+    assert [path for path in left if path.exists()] == []
+    assert sorted(collections.items("/ann/book/")) == ["a.vcf", "c.vcf"]
+    assert sorted(collections.items("/ann/new/")) == ["d.vcf"]
+
+
+def test_a_new_address_book_failing_half_way_leaves_nothing(services, monkeypatch):
+    collections = services.collections
+    written = []
+    real_create = bulk_insert._create
+
+    def failing_create(path: str, content: bytes) -> None:
+        written.append(path)
+        if len(written) == 30:
+            raise OSError("disk full")
+        real_create(path, content)
+
+    monkeypatch.setattr(bulk_insert, "_create", failing_create)
+    new = [NewItem(f"n{i}.vcf", f"n{i}", card(f"n{i}", f"Person {i}")) for i in range(20)]
+    with pytest.raises(OSError, match="disk full"):
+        collections.insert("/ann/half/", new, "Half")
+    assert collections.kind("/ann/half/") is None
+    assert sorted(os.listdir(collections.folder("/ann/"))) == ["book"]
 
 
 def test_provide_creates_once_and_schedule_mailboxes_are_not_calendars(services):

@@ -615,8 +615,9 @@ def test_vcard_40_keeps_its_version_uid_and_fields(server, alice, tmp_path):
     assert PHOTO_URI in raw.text.replace("\r\n ", "")
     assert simon.categories.value[0] == "Colleagues" and len(import_groups(simon)) == 1
     again = run_import(server, tmp_path, VCARD4, "--addressbook", book, suffix=".vcf")
-    assert again.returncode == 2
-    assert "already in the address book" in again.stdout + again.stderr
+    assert again.returncode == 0, again.stderr
+    assert "1 already present, nothing added" in again.stdout
+    assert len(cards(server, alice, book)) == 1
 
 
 # --- limits, all or nothing, dry run ----------------------------------------------------
@@ -635,21 +636,66 @@ def test_a_file_over_10000_lines_is_refused_and_nothing_stored(server, alice, tm
     assert cards(server, alice, book) == []
 
 
+GOOD_CARD = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Good {0}\r\nN:{0};Good;;;\r\nEMAIL:g{0}@x.org\r\n"
+GOOD_CARD += "END:VCARD\r\n"
+BROKEN_FILE = (
+    GOOD_CARD.format(1)  # lines 1-6
+    + "BEGIN:VCARD\r\nVERSION:3.0\r\nthis line is no property\r\nEND:VCARD\r\n"  # 7-10
+    + GOOD_CARD.format(2)  # 11-16
+    + "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Open\r\nEMAIL:open@x.org\r\n"  # 17-20: no END
+    + GOOD_CARD.format(3)  # 21-26
+).encode()
+
+
 def test_a_bad_card_in_the_middle_leaves_the_address_book_as_it_was(server, alice, tmp_path):
     book, name = new_book(alice[0])
     first = run_import(server, tmp_path, GOOGLE, "--addressbook", book, "--new-addressbook", name)
     assert first.returncode == 0, first.stderr
     before = [card.serialize() for card in cards(server, alice, book)]
-    good = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Good {0}\r\nN:{0};Good;;;\r\n"
-    good += "EMAIL:g{0}@x.org\r\nEND:VCARD\r\n"
-    broken = (
-        good.format(1) + "BEGIN:VCARD\r\nVERSION:3.0\r\nthis line is no property\r\nEND:VCARD\r\n"
+    result = run_import(
+        server, tmp_path, BROKEN_FILE, "--addressbook", book, "--all-or-nothing", suffix=".vcf"
     )
-    broken += good.format(2)
-    result = run_import(server, tmp_path, broken.encode(), "--addressbook", book, suffix=".vcf")
     assert result.returncode == 2
     assert "line 9: not a vCard property" in result.stderr
     assert [card.serialize() for card in cards(server, alice, book)] == before
+
+
+def test_broken_cards_are_skipped_and_reported_by_line(server, alice, tmp_path):
+    book, name = new_book(alice[0])
+    result = run_import(
+        server, tmp_path, BROKEN_FILE, "--addressbook", book, "--new-addressbook", name,
+        suffix=".vcf",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "5 contacts detected, 3 to import" in result.stdout
+    assert "2 skipped" in result.stdout
+    assert "line 9: skipped the card of line 7: not a vCard property" in result.stdout
+    assert "line 21: skipped the card of line 17: a card begins inside" in result.stdout
+    assert [card.fn.value for card in cards(server, alice, book)] == [
+        "Good 1",
+        "Good 2",
+        "Good 3",
+    ]
+
+
+def test_importing_the_same_file_again_adds_nothing(server, tmp_path):
+    user = server.add_user("again")
+    assert requests.request("PROPFIND", urljoin(server.url, f"/{user[0]}/"), auth=user).ok
+    book = f"/{user[0]}/contacts/"
+    for export, count in [(GOOGLE, 2), (FRENCH.encode(), 2), (OLD_PHONE, 1)]:
+        suffix = ".vcf" if export is OLD_PHONE else ".csv"
+        first = run_import(server, tmp_path, export, "--addressbook", book, suffix=suffix)
+        assert first.returncode == 0, first.stderr
+        assert f"imported {count} contacts" in first.stdout
+        again = run_import(server, tmp_path, export, "--addressbook", book, suffix=suffix)
+        assert again.returncode == 0, again.stderr
+        assert f"{count} already present, nothing added" in again.stdout
+    assert len(cards(server, user, book)) == 5
+    # three imports, all within a minute: three groups
+    listing = server.cli("contacts", "import-group", "list", book)
+    groups = [line.rsplit(None, 1) for line in listing.stdout.splitlines()[1:]]
+    assert len(groups) == 3, listing.stdout
+    assert sorted(int(size) for _, size in groups) == [1, 2, 2]
 
 
 def test_dry_run_writes_nothing(server, alice, tmp_path):
@@ -736,6 +782,14 @@ def test_api_upload_preview_commit_owner_only(server):
         auth=owner,
     )
     assert groups.json() == [{"group": preview["group"], "cards": 2}]
+    again = requests.post(api, params={"addressbook": book}, data=raw, headers=headers, auth=owner)
+    assert again.status_code == 201, again.text
+    seen = again.json()["preview"]
+    assert (seen["to_import"], seen["already_present"], seen["skipped"]) == (0, 2, 1)
+    repeated = requests.post(f"{api}/{again.json()['id']}/commit", auth=owner)
+    assert repeated.status_code == 200, repeated.text
+    assert (repeated.json()["imported"], repeated.json()["already_present"]) == (0, 2)
+    assert len(cards(server, owner, book)) == 2
 
 
 def test_api_refuses_bad_files_with_a_reason(server, alice):
@@ -757,6 +811,20 @@ def test_api_refuses_bad_files_with_a_reason(server, alice):
         auth=alice,
     )
     assert bad_map.status_code == 400 and "no column named 'Nope'" in bad_map.json()["error"]
+    vcard = {"Content-Type": "text/vcard"}
+    strict = requests.post(
+        api, params={**params, "all_or_nothing": "true"}, data=BROKEN_FILE, headers=vcard,
+        auth=alice,
+    )  # fmt: skip
+    assert strict.status_code == 400
+    assert strict.json()["error"].startswith("line 9: not a vCard property")
+    lenient = requests.post(api, params=params, data=BROKEN_FILE, headers=vcard, auth=alice)
+    assert lenient.status_code == 201, lenient.text
+    assert lenient.json()["preview"]["to_import"] == 3
+    assert {
+        "line": 21,
+        "message": "skipped the card of line 17: a card begins inside the card of line 17",
+    } in lenient.json()["preview"]["problems"]
 
 
 def test_imported_cards_read_back_in_a_vdirsyncer_client(server, alice, tmp_path):

@@ -1,11 +1,13 @@
 """Contact import without a server: decoding, CSV tables and mappings, vCard 2.1 lines,
-the vCard writer, validation, and the importer's all-or-nothing commit."""
+broken cards, the vCard writer, validation, stable identity, import groups, and the
+importer's all-or-nothing commit."""
 
 from __future__ import annotations
 
 import codecs
 import dataclasses
 import os
+from datetime import datetime
 
 import pytest
 import vobject
@@ -17,14 +19,15 @@ from plugins.contacts_import.contact import Address, Contact, Typed
 from plugins.contacts_import.csv_formats import mapping_for
 from plugins.contacts_import.csv_reader import CsvOptions, parse_date, read_rows, read_table
 from plugins.contacts_import.decoding import decode
-from plugins.contacts_import.errors import ImportRefused
-from plugins.contacts_import.groups import categories, without_group
+from plugins.contacts_import.errors import BrokenCard, ImportRefused
+from plugins.contacts_import.groups import categories, import_group, without_group
 from plugins.contacts_import.importer import commit, plan
 from plugins.contacts_import.validate import valid_email, valid_phone
-from plugins.contacts_import.vcard_lines import read_cards
+from plugins.contacts_import.vcard_lines import read_cards, scan_cards
 from plugins.content_lines import fold
 
-GROUP = "Import 2027-03-01 14:05"
+GROUP = "Import 2027-03-01 14:05:09"
+BOOK = "/ann/book/"
 
 
 # --- decoding ----------------------------------------------------------------------------
@@ -250,7 +253,7 @@ def test_plan_reports_problems_and_skips_name_only_rows():
         "Martin;Anne;anne@@exemple;pas de numéro\n"
         "Petit;Luc;luc@exemple.fr;\n"
     ).encode("cp1252")
-    planned = plan(raw, GROUP, set())
+    planned = plan(raw, GROUP, set(), BOOK)
     assert planned.encoding == "Windows-1252"
     assert planned.separator == ";"
     assert [card.name for card in planned.cards] == ["Jean Dupont", "Luc Petit"]
@@ -265,14 +268,86 @@ def test_plan_reports_problems_and_skips_name_only_rows():
 def test_plan_refuses_too_many_rows_up_front():
     raw = ("Name,Email\n" + "".join(f"P{i},p{i}@x.org\n" for i in range(10_001))).encode()
     with pytest.raises(ImportRefused, match="too many CSV rows: 10001, at most 10000"):
-        plan(raw, GROUP, set())
+        plan(raw, GROUP, set(), BOOK)
 
 
-def test_same_seed_plans_the_same_cards():
-    raw = b"Name,Email\nAnn,ann@x.org\n"
-    seed = "0b9d4e4e-5d54-4c57-9f7e-4b8c0b4a2c11"
-    first, again = plan(raw, GROUP, set(), seed=seed), plan(raw, GROUP, set(), seed=seed)
-    assert first.cards == again.cards
+def test_the_same_contacts_get_the_same_uids_in_the_same_address_book():
+    raw = b"Name,Email\nAnn,ann@x.org\nBob,bob@x.org\n"
+    first = plan(raw, GROUP, set(), BOOK)
+    later = plan(raw, "Import 2027-03-02 09:00:00", set(), BOOK)
+    assert [card.uid for card in first.cards] == [card.uid for card in later.cards]
+    assert first.cards[0].uid != first.cards[1].uid
+    elsewhere = plan(raw, GROUP, set(), "/ann/other/")
+    assert {card.uid for card in elsewhere.cards}.isdisjoint(card.uid for card in first.cards)
+    cards = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann\r\nEMAIL:ann@x.org\r\nEND:VCARD\r\n"
+    assert (
+        plan(cards, GROUP, set(), BOOK).cards[0].uid == plan(cards, "G", set(), BOOK).cards[0].uid
+    )
+
+
+def test_a_second_import_of_the_same_file_finds_every_card_present():
+    raw = b"Name,Email\nAnn,ann@x.org\nBob,bob@x.org\nAnn,ann@x.org\n"
+    first = plan(raw, GROUP, set(), BOOK)
+    assert [card.name for card in first.cards] == ["Ann", "Bob"]
+    assert [str(p) for p in first.problems] == [
+        "line 4: skipped 'Ann': the card of line 2 has the same UID"
+    ]
+    again = plan(raw, GROUP, {card.uid for card in first.cards}, BOOK)
+    assert (again.cards, again.already_present) == ([], 2)
+    assert again.preview()["already_present"] == 2 and again.preview()["skipped"] == 1
+    grown = b"Name,Email\nAnn,ann@x.org\nBob,bob@x.org\nCid,cid@x.org\n"
+    more = plan(grown, GROUP, {card.uid for card in first.cards}, BOOK)
+    assert ([card.name for card in more.cards], more.already_present) == (["Cid"], 2)
+
+
+BROKEN = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann\r\nEMAIL:ann@x.org\r\nEND:VCARD\r\n"  # 1-5
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Open\r\nEMAIL:open@x.org\r\n"  # 6-9: no END
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bob\r\nEMAIL:bob@x.org\r\nEND:VCARD\r\n"  # 10-14
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nno property here\r\nFN:Bad\r\nEND:VCARD\r\n"  # 15-19
+    "BEGIN:VCARD\r\nVERSION:5.0\r\nFN:Future\r\nEMAIL:f@x.org\r\nEND:VCARD\r\n"  # 20-24
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Cid\r\nEMAIL:cid@x.org\r\nEND:VCARD\r\n"  # 25-29
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Last\r\n"  # 30-32: no END
+)
+
+
+def test_broken_cards_are_skipped_and_reported_by_line():
+    found = scan_cards(BROKEN)
+    assert [card.line for card in found.cards] == [1, 10, 20, 25]
+    assert [str(fault) for fault in found.broken] == [
+        "line 10: a card begins inside the card of line 6",
+        "line 17: not a vCard property (no colon): 'no property here'",
+        "line 30: the card has no END:VCARD",
+    ]
+    planned = plan(BROKEN.encode(), GROUP, set(), BOOK)
+    assert [card.name for card in planned.cards] == ["Ann", "Bob", "Cid"]
+    assert planned.detected == 7 and planned.preview()["skipped"] == 4
+    assert [str(problem) for problem in planned.problems] == [
+        "line 10: skipped the card of line 6: a card begins inside the card of line 6",
+        "line 17: skipped the card of line 15: not a vCard property (no colon): 'no property here'",
+        "line 20: skipped the card: unsupported vCard version '5.0'",
+        "line 30: skipped the card: the card has no END:VCARD",
+    ]
+
+
+def test_all_or_nothing_refuses_the_file_at_its_first_broken_card():
+    with pytest.raises(BrokenCard, match="line 10: a card begins inside the card of line 6"):
+        plan(BROKEN.encode(), GROUP, set(), BOOK, all_or_nothing=True)
+    future = b"BEGIN:VCARD\r\nVERSION:5.0\r\nFN:F\r\nEMAIL:f@x.org\r\nEND:VCARD\r\n"
+    with pytest.raises(BrokenCard, match=r"line 1: unsupported vCard version '5\.0'"):
+        plan(future, GROUP, set(), BOOK, all_or_nothing=True)
+    stray = b"END:VCARD\r\nBEGIN:VCARD\r\nFN:A\r\nEMAIL:a@x.org\r\nEND:VCARD\r\n"
+    lenient = plan(stray, GROUP, set(), BOOK, kind="vcard")
+    assert [str(p) for p in lenient.problems] == ["line 1: END:VCARD without BEGIN:VCARD; ignored"]
+    assert lenient.detected == 1 and len(lenient.cards) == 1
+
+
+def test_each_import_gets_a_group_of_its_own():
+    now = datetime(2027, 3, 1, 14, 5, 9)
+    assert import_group(now, set()) == "Import 2027-03-01 14:05:09"
+    taken = {"Import 2027-03-01 14:05:09", "Import 2027-03-01 14:05:09 (2)"}
+    assert import_group(now, taken) == "Import 2027-03-01 14:05:09 (3)"
+    assert import_group(datetime(2027, 3, 1, 14, 5, 10), taken) == "Import 2027-03-01 14:05:10"
 
 
 def test_commit_failing_half_way_stores_nothing(tmp_path, monkeypatch):
@@ -283,7 +358,7 @@ def test_commit_failing_half_way_stores_nothing(tmp_path, monkeypatch):
     collections = Services(settings).collections
     collections.create_addressbook("/ann/book/", "Book")
     raw = ("Name,Email\n" + "".join(f"P{i},p{i}@x.org\n" for i in range(100))).encode()
-    planned = plan(raw, GROUP, set())
+    planned = plan(raw, GROUP, set(), BOOK)
     real_rename, calls = os.rename, []
 
     def crash_on_the_50th(source, target):

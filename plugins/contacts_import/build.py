@@ -1,19 +1,13 @@
 """A ``Contact`` as the vCard 3.0 Radicale stores: the version Apple, Google and Thunderbird
-all read. Every card gets a fresh UID and the import group in CATEGORIES."""
+all read, with the UID it is given and the import group in CATEGORIES."""
 
 from __future__ import annotations
-
-import uuid
 
 from plugins.contacts_import.contact import Contact
 from plugins.contacts_import.vcard_text import card_text, compound
 from plugins.content_lines import escape_text
 
 PRODID = "-//Murmeli//contacts import//EN"
-
-
-def new_uid() -> str:
-    return str(uuid.uuid4())
 
 
 def vcard(contact: Contact, uid: str, group: str) -> str:

@@ -1,8 +1,10 @@
 """``murmeli contacts import`` and ``murmeli contacts import-group list|remove``.
 
 ``import`` prints the preview (format, mapping, counts, problems), then writes
-everything at once, or nothing with ``--dry-run``. Exit status 2 when the file
-is refused (too large, undecodable, malformed, nothing to import).
+everything at once, or nothing with ``--dry-run``. Cards already in the address
+book are counted and left as they are. Exit status 2 when the file is refused
+(too large, undecodable, malformed, nothing to import; a broken card too with
+``--all-or-nothing``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from plugins.contacts_import.group_removal import list_groups, remove_group
 from plugins.contacts_import.groups import import_group
 from plugins.contacts_import.importer import Plan, commit, plan
 from plugins.contacts_import.progress import ProgressBar
-from plugins.contacts_import.target import existing_uids, resolve
+from plugins.contacts_import.target import present, resolve
 
 _SHOWN_PROBLEMS = 50
 _LARGE = 1000  # contacts; a progress bar above this
@@ -49,6 +51,11 @@ def register(subcommands, common: argparse.ArgumentParser) -> None:
         "--show", type=int, default=3, metavar="N", help="cards shown as they will be stored"
     )
     command.add_argument("--dry-run", action="store_true", help="show the preview; write nothing")
+    command.add_argument(
+        "--all-or-nothing",
+        action="store_true",
+        help="refuse the whole file when a card cannot be read (default: skip and report it)",
+    )
     command.set_defaults(handler=import_file)
 
     group = actions.add_parser("import-group", help="review or undo an import by its group")
@@ -76,19 +83,25 @@ def import_file(args: argparse.Namespace) -> int:
         start_line=args.start_line,
         mapping=args.map,
     )
+    there = present(collections, path, args.new_addressbook is not None)
     bar = ProgressBar("reading")
     planned = plan(
         raw,
-        import_group(datetime.now()),
-        existing_uids(collections, path, args.new_addressbook is not None),
+        import_group(datetime.now(), there.groups),
+        there.uids,
+        path,
         options,
         args.kind,
         progress=bar,
+        all_or_nothing=args.all_or_nothing,
     )
     bar.finish()
     _print_preview(planned, path, args.show)
     if args.dry_run:
         print(f"dry run: nothing written ({len(planned.cards)} contacts would be imported)")
+        return 0
+    if not planned.cards:
+        print(f"{planned.already_present} already present, nothing added")
         return 0
     if len(planned.cards) > _LARGE:
         print(f"writing {len(planned.cards)} contacts…", file=sys.stderr)
@@ -118,7 +131,8 @@ def _print_preview(planned: Plan, path: str, show: int) -> None:
             print("ignored columns: " + ", ".join(ignored))
     print(
         f"{planned.detected} contacts detected, {preview['to_import']} to import into {path}, "
-        f"{preview['skipped']} skipped; group {planned.group!r}"
+        f"{planned.already_present} already present, {preview['skipped']} skipped; "
+        f"group {planned.group!r}"
     )
     for problem in planned.problems[:_SHOWN_PROBLEMS]:
         print(f"  {problem}")

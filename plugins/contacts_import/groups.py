@@ -1,4 +1,6 @@
-"""The import group: every card of one import carries the category ``Import YYYY-MM-DD HH:MM``.
+"""The import group: every card of one import carries the category
+``Import YYYY-MM-DD HH:MM:SS``, numbered `` (2)``, `` (3)``… when an earlier import into
+the address book has that name already, so each import has a group of its own.
 
 Apple, Google and Thunderbird show vCard CATEGORIES as groups, so one import
 can be reviewed, and removed from the cards (or deleted with them) together.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Collection
 from datetime import datetime
 
 from plugins.contacts_import.vcard_lines import Property, read_cards
@@ -19,8 +22,14 @@ GROUP_PREFIX = "Import "
 _UNESCAPED_COMMA = re.compile(r"(?<!\\),")
 
 
-def import_group(now: datetime) -> str:
-    return f"{GROUP_PREFIX}{now:%Y-%m-%d %H:%M}"
+def import_group(now: datetime, taken: Collection[str]) -> str:
+    """The group of an import started at ``now``, none of ``taken`` (the address book's)."""
+    name = f"{GROUP_PREFIX}{now:%Y-%m-%d %H:%M:%S}"
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name} ({number})"
+    return candidate
 
 
 def categories(text: str) -> list[str]:

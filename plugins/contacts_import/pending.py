@@ -1,9 +1,9 @@
 """Uploaded files waiting for their commit: kept in the data folder, owner-only, for an hour.
 
 Each upload is two files named by a random id (128 bits): the file as sent
-(``.data``) and what to do with it (``.json``: owner, address book, options,
-import group, UID seed). Nothing else keeps them: the folder is readable by
-Murmeli's user only, and every access first removes what has expired.
+(``.data``) and what to do with it (``.json``: owner, address book, options).
+Nothing else keeps them: the folder is readable by Murmeli's user only, and
+every access first removes what has expired.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ class Pending:
     new_addressbook: str | None
     kind: str | None
     options: dict  # CsvOptions fields
-    group: str
-    seed: str
-    created_at: float
+    all_or_nothing: bool
+    created_at: float  # the import group is named by it
 
 
 class PendingImports:

@@ -2,8 +2,10 @@
 
 ``POST /api/contacts/imports?addressbook=/me/contacts/`` with the file as body
 (``Content-Type: text/vcard`` or ``text/csv``; options ``new_addressbook``,
-``separator``, ``header=false``, ``start_line``, ``map``, ``first`` in the query)
-answers 201 with the import id and the preview; nothing is written yet.
+``separator``, ``header=false``, ``start_line``, ``map``, ``first``,
+``all_or_nothing=true`` in the query) answers 201 with the import id and the
+preview; nothing is written yet. Cards already in the address book are counted
+(``already_present``) and left as they are.
 ``GET /api/contacts/imports/{id}`` shows the preview again, ``POST
 /api/contacts/imports/{id}/commit`` writes, ``DELETE`` discards. Uploads are
 the uploader's only and expire after an hour. ``GET
@@ -14,7 +16,6 @@ takes a group off its cards (or deletes them).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from davserver.api import Api, HttpError, Request, Response, json_response, text_field
@@ -25,7 +26,7 @@ from plugins.contacts_import.group_removal import list_groups, remove_group
 from plugins.contacts_import.groups import import_group
 from plugins.contacts_import.importer import Plan, commit, plan
 from plugins.contacts_import.pending import Pending, PendingImports
-from plugins.contacts_import.target import existing_uids, owner_of, resolve
+from plugins.contacts_import.target import owner_of, present, resolve
 
 _KINDS = {
     "text/vcard": "vcard",
@@ -49,14 +50,15 @@ def register(api: Api, services: Services) -> None:
             raise HttpError(403, f"{addressbook} is not your address book")
 
     def planned(pending: Pending, raw: bytes) -> Plan:
-        new = pending.new_addressbook is not None
+        there = present(collections, pending.addressbook, pending.new_addressbook is not None)
         return plan(
             raw,
-            pending.group,
-            existing_uids(collections, pending.addressbook, new),
+            import_group(datetime.fromtimestamp(pending.created_at), there.groups),
+            there.uids,
+            pending.addressbook,
             CsvOptions(**pending.options),
             pending.kind,
-            seed=pending.seed,
+            all_or_nothing=pending.all_or_nothing,
         )
 
     def preview(pending: Pending, raw: bytes, first: int) -> dict:
@@ -83,8 +85,7 @@ def register(api: Api, services: Services) -> None:
             new_addressbook=new_name,
             kind=_KINDS.get(content_type),
             options=_options(query),
-            group=import_group(datetime.now()),
-            seed=str(uuid.uuid4()),
+            all_or_nothing=query.get("all_or_nothing", "false").lower() not in _FALSE,
         )
         try:
             answer = preview(pending, raw, _first(query))
@@ -111,6 +112,7 @@ def register(api: Api, services: Services) -> None:
         return json_response(
             {
                 "imported": count,
+                "already_present": import_plan.already_present,
                 "addressbook": pending.addressbook,
                 "group": import_plan.group,
                 "problems": [problem.as_json() for problem in import_plan.problems],

@@ -1,11 +1,14 @@
-"""Which address book an import goes to, checked before the file is read."""
+"""Which address book an import goes to, checked before the file is read, and what it holds
+already."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from davserver.collections import Collections
 from plugins.contacts_import.errors import ImportRefused
+from plugins.contacts_import.groups import import_groups
 
 
 def owner_of(path: str) -> str:
@@ -35,5 +38,16 @@ def resolve(collections: Collections, addressbook: str, new_name: str | None) ->
     return path
 
 
-def existing_uids(collections: Collections, path: str, new: bool) -> set[str]:
-    return set() if new else collections.uids(path)
+@dataclass(frozen=True)
+class Present:
+    """What the address book holds already, as far as an import cares."""
+
+    uids: set[str]
+    groups: set[str]  # import groups
+
+
+def present(collections: Collections, path: str, new: bool) -> Present:
+    if new:
+        return Present(set(), set())
+    texts = collections.texts_by_uid(path)
+    return Present(set(texts), set(import_groups(list(texts.values()))))

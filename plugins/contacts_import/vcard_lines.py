@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from plugins.contacts_import.errors import ImportRefused
+from plugins.contacts_import.errors import BrokenCard
 
 _BASE64_LINE = re.compile(r"^[A-Za-z0-9+/=]+$")
 
@@ -47,28 +47,58 @@ class Card:
         return next((prop.value.strip() for prop in self.properties if prop.name == "VERSION"), "")
 
 
+@dataclass
+class CardsFound:
+    cards: list[Card] = field(default_factory=list)
+    broken: list[BrokenCard] = field(default_factory=list)  # in the order of the file
+
+    def detected(self) -> int:
+        """Cards in the file, broken ones included."""
+        return len(self.cards) + sum(fault.card_line is not None for fault in self.broken)
+
+
 def read_cards(text: str) -> list[Card]:
-    """Every BEGIN:VCARD … END:VCARD of ``text``; a card left open refuses the file."""
-    cards: list[Card] = []
+    """Every BEGIN:VCARD … END:VCARD of ``text``; a card that cannot be read refuses the file."""
+    found = scan_cards(text)
+    if found.broken:
+        raise found.broken[0]
+    return found.cards
+
+
+def scan_cards(text: str) -> CardsFound:
+    """Every card of ``text`` that can be read, and the fault of each one that cannot: a line
+    that is no property, a card left open (by the end of the file or the next BEGIN)."""
+    found = CardsFound()
     current: Card | None = None
+    fault: BrokenCard | None = None  # of the current card; the rest of it is passed over
     for line, logical in _logical_lines(text):
-        prop = parse_property(logical, line)
+        try:
+            prop = parse_property(logical, line)
+        except BrokenCard as error:
+            if current is None:
+                found.broken.append(error)
+            elif fault is None:
+                fault = BrokenCard(line, error.reason, current.line)
+            continue
         if prop.name == "BEGIN" and prop.value.strip().upper() == "VCARD":
             if current is not None:
-                raise ImportRefused(
-                    f"line {line}: a card begins inside the card of line {current.line}"
-                )
-            current = Card(line)
+                reason = f"a card begins inside the card of line {current.line}"
+                found.broken.append(fault or BrokenCard(line, reason, current.line))
+            current, fault = Card(line), None
         elif prop.name == "END" and prop.value.strip().upper() == "VCARD":
             if current is None:
-                raise ImportRefused(f"line {line}: END:VCARD without BEGIN:VCARD")
-            cards.append(current)
-            current = None
-        elif current is not None:
+                found.broken.append(BrokenCard(line, "END:VCARD without BEGIN:VCARD"))
+            elif fault is not None:
+                found.broken.append(fault)
+            else:
+                found.cards.append(current)
+            current, fault = None, None
+        elif current is not None and fault is None:
             current.properties.append(prop)
     if current is not None:
-        raise ImportRefused(f"line {current.line}: the card has no END:VCARD")
-    return cards
+        reason = "the card has no END:VCARD"
+        found.broken.append(fault or BrokenCard(current.line, reason, current.line))
+    return found
 
 
 def count_cards(text: str) -> int:
@@ -107,12 +137,12 @@ def _mode(line: str) -> str:
 def parse_property(logical: str, line: int) -> Property:
     colon = _unquoted_index(logical, ":")
     if colon < 0:
-        raise ImportRefused(f"line {line}: not a vCard property (no colon): {logical[:60]!r}")
+        raise BrokenCard(line, f"not a vCard property (no colon): {logical[:60]!r}")
     head, value = logical[:colon], logical[colon + 1 :]
     name, *raw_params = _split_unquoted(head, ";")
     group, _, name = name.rpartition(".")
     if not re.fullmatch(r"[A-Za-z0-9-]+", name):
-        raise ImportRefused(f"line {line}: invalid property name {name!r}")
+        raise BrokenCard(line, f"invalid property name {name!r}")
     params = []
     for raw in raw_params:
         key, equals, values = raw.partition("=")

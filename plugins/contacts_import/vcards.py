@@ -3,7 +3,8 @@
 vCard 2.1 becomes 3.0: quoted-printable values decoded with their CHARSET and
 re-escaped, bare parameters (``TEL;CELL``) as ``TYPE=``, base64 photos as
 ``ENCODING=b``. 3.0 and 4.0 cards keep their version and every property. Each
-card gets a UID when it has none and the import group in CATEGORIES; invalid
+card gets a UID from its content when it has none (so the same card imported
+again is found already there) and the import group in CATEGORIES; invalid
 emails and phone numbers are dropped and reported, name-only cards skipped.
 """
 
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 import vobject
 
-from plugins.contacts_import.errors import ImportRefused
+from plugins.contacts_import.errors import BrokenCard
 from plugins.contacts_import.validate import Problem, name_only, valid_email, valid_phone
 from plugins.contacts_import.vcard_lines import Card, Property
 from plugins.contacts_import.vcard_text import card_text
@@ -47,11 +48,20 @@ class CardsRead:
     problems: list[Problem] = field(default_factory=list)
 
 
-def normalise_cards(cards: list[Card], group: str, uids: Callable[[int], str]) -> CardsRead:
-    """``uids`` gives the UID of a card without one, from the card's line."""
+def normalise_cards(
+    cards: list[Card], group: str, uids: Callable[[str], str], all_or_nothing: bool = False
+) -> CardsRead:
+    """``uids`` gives the UID of a card without one, from the card's content. A card that
+    cannot be stored is skipped and reported, or refuses the file when ``all_or_nothing``."""
     result = CardsRead()
     for card in cards:
-        stored, problems = normalise(card, group, uids)
+        try:
+            stored, problems = normalise(card, group, uids)
+        except BrokenCard as error:
+            if all_or_nothing:
+                raise
+            result.problems.append(error.as_problem())
+            continue
         result.problems += problems
         if stored is not None:
             result.cards.append(stored)
@@ -59,12 +69,12 @@ def normalise_cards(cards: list[Card], group: str, uids: Callable[[int], str]) -
 
 
 def normalise(
-    card: Card, group: str, uids: Callable[[int], str]
+    card: Card, group: str, uids: Callable[[str], str]
 ) -> tuple[StoredCard | None, list[Problem]]:
     """The card as stored (None when skipped) and the problems found in it."""
     version = card.version() or "3.0"
     if version not in ("2.1", "3.0", "4.0"):
-        raise ImportRefused(f"line {card.line}: unsupported vCard version {version!r}")
+        raise BrokenCard(card.line, f"unsupported vCard version {version!r}", card.line)
     problems: list[Problem] = []
     properties = []
     for prop in card.properties:
@@ -81,12 +91,14 @@ def normalise(
     if all(prop.name in _NAME_ONLY or prop.name.startswith("X-") for prop in properties):
         return None, [*problems, name_only(card.line, name)]
     uid = next((prop.value.strip() for prop in properties if prop.name == "UID"), "")
-    uid = uid or uids(card.line)
+    # Its content without what differs between imports (the group): the same card imported
+    # again gets the same UID.
+    uid = uid or uids("\r\n".join(content_line(prop) for prop in properties))
     text = _serialise(properties, "4.0" if version == "4.0" else "3.0", uid, name, group)
     try:
         vobject.readOne(text)
     except Exception as error:  # vobject's parse errors have no common base
-        raise ImportRefused(f"line {card.line}: the card cannot be read: {error}") from None
+        raise BrokenCard(card.line, f"the card cannot be read: {error}", card.line) from None
     return StoredCard(uid, text, card.line, name), problems
 
 
