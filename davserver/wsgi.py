@@ -17,6 +17,7 @@ from plugins.availability import routes as availability_routes
 from plugins.contacts_import import routes as contact_import_routes
 from plugins.duplicates import routes as duplicate_routes
 from plugins.publish import routes as publish_routes
+from plugins.recurrence_guard import RecurrenceGuard
 from plugins.reminders import routes as reminder_routes
 from plugins.scheduling import routes as scheduling_routes
 from plugins.sharing import routes as sharing_routes
@@ -45,7 +46,9 @@ def build_application(services: Services) -> Application:
     server = services.settings.server
     dav = RadicaleApplication(services.radicale_configuration)
     return Application(
-        services.scheduling.layer(dav) if services.settings.scheduling.enabled else dav,
+        RecurrenceGuard(
+            services.scheduling.layer(dav) if services.settings.scheduling.enabled else dav
+        ),
         {
             "/api/": api,
             "/.token/": publish_routes.feed_application(services),
