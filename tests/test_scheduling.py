@@ -774,3 +774,29 @@ def test_a_recipient_refused_for_good_is_not_retried_and_shows_as_invalid(tmp_pa
             (invitation,) = mails_to(sink, fine[7:], 1)
             assert calendar_part(invitation)[0] == "REQUEST"
             assert schedule_status(copy, fine) == "1.1"
+
+
+def test_only_the_attendee_sets_their_own_answer(server):
+    """RFC 6638 §3.2.1.1: an answer the organiser's client writes for a local attendee is not
+    copied into the attendee's calendar; the attendee's own answer survives updates."""
+    alice, bob = person(server, "alice"), person(server, "bob")
+    uid = str(uuid.uuid4())
+    forged = event(uid, alice, [bob.mailto]).replace(
+        f"PARTSTAT=NEEDS-ACTION;RSVP=TRUE:{bob.mailto}", f"PARTSTAT=ACCEPTED:{bob.mailto}"
+    )
+    put(server, alice, "forged.ics", forged)
+    theirs = copy_of(server, bob, uid).icalendar_component
+    assert attendee(theirs, bob.mailto).params["PARTSTAT"] == "NEEDS-ACTION"
+
+    copy = copy_of(server, bob, uid)
+    tentative = icalendar.Calendar.from_ical(copy.data)
+    attendee(master(tentative), bob.mailto).params["PARTSTAT"] = "TENTATIVE"
+    answer = requests.put(str(copy.url), data=tentative.to_ical(), auth=bob.auth, timeout=30)
+    assert answer.status_code == 204, answer.text
+    organiser_copy = stored(server, alice, "forged.ics")
+    master(organiser_copy)["SUMMARY"] = "Planning, new agenda"
+    attendee(master(organiser_copy), bob.mailto).params["PARTSTAT"] = "DECLINED"
+    put(server, alice, "forged.ics", organiser_copy.to_ical().decode())
+    theirs = copy_of(server, bob, uid).icalendar_component
+    assert str(theirs["SUMMARY"]) == "Planning, new agenda"
+    assert attendee(theirs, bob.mailto).params["PARTSTAT"] == "TENTATIVE"

@@ -30,6 +30,7 @@ from plugins.scheduling import itip
 from plugins.scheduling.attendee_copy import personalised
 from plugins.scheduling.copies import ATTENDEE, Copies, Copy
 from plugins.scheduling.mailboxes import default_calendar_path, inbox_path, new_message_href
+from plugins.scheduling.properties import calendar_user_addresses
 from plugins.scheduling.queue import MailQueue, OutgoingMail
 from plugins.scheduling.schedule_tags import ScheduleTags
 
@@ -169,7 +170,8 @@ class Deliveries:
             return _Writes(user, changes, None, delivery)
         path = known.get((delivery.uid, user)) or self._new_copy_path(user, delivery.uid)
         collection, _, href = path.rpartition("/")
-        changes[collection + "/"] = {href: personalised(delivery.copy, self.read(path))}
+        own = {itip.address(a) for a in calendar_user_addresses(delivery.recipient)}
+        changes[collection + "/"] = {href: personalised(delivery.copy, self.read(path), own)}
         return _Writes(user, changes, Copy(delivery.uid, user, path), delivery)
 
     def _write_alone(self, writes: _Writes) -> bool:
