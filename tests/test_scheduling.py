@@ -800,3 +800,24 @@ def test_only_the_attendee_sets_their_own_answer(server):
     theirs = copy_of(server, bob, uid).icalendar_component
     assert str(theirs["SUMMARY"]) == "Planning, new agenda"
     assert attendee(theirs, bob.mailto).params["PARTSTAT"] == "TENTATIVE"
+
+
+def test_invitation_mails_carry_every_zone_they_use_and_a_fresh_stamp(server, sink):
+    """A client may leave the VTIMEZONE out of its PUT; the mail program still needs it.
+    Each update is a new message: a new DTSTAMP (RFC 5546 §2.1.5)."""
+    alice, carol = person(server, "alice"), outsider()
+    zoned = event(str(uuid.uuid4()), alice, [f"mailto:{carol}"]).replace(
+        "DTSTART:20310303T090000Z", "DTSTART;TZID=Europe/Berlin:20310303T100000"
+    ).replace("DTEND:20310303T100000Z", "DTEND;TZID=Europe/Berlin:20310303T110000")
+    assert "TZID=Europe/Berlin" in zoned and "BEGIN:VTIMEZONE" not in zoned
+    put(server, alice, "zoned.ics", zoned)
+    organiser_copy = stored(server, alice, "zoned.ics")
+    master(organiser_copy)["SUMMARY"] = "Planning, second draft"
+    put(server, alice, "zoned.ics", organiser_copy.to_ical().decode())
+    first, second = (calendar_part(mail)[1] for mail in mails_to(sink, carol, 2))
+    for invitation in (first, second):
+        (zone,) = invitation.walk("VTIMEZONE")
+        assert str(zone["TZID"]) == "Europe/Berlin"
+    stamps = [master(invitation)["DTSTAMP"].dt for invitation in (first, second)]
+    assert datetime(2031, 1, 1, tzinfo=UTC) not in stamps  # the client's, kept by its PUTs
+    assert stamps[1] >= stamps[0]
