@@ -821,3 +821,45 @@ def test_invitation_mails_carry_every_zone_they_use_and_a_fresh_stamp(server, si
     stamps = [master(invitation)["DTSTAMP"].dt for invitation in (first, second)]
     assert datetime(2031, 1, 1, tzinfo=UTC) not in stamps  # the client's, kept by its PUTs
     assert stamps[1] >= stamps[0]
+
+
+def default_calendar_url(server: MurmeliServer, who: Person) -> str:
+    body = (
+        '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        "<D:prop><C:schedule-default-calendar-URL/></D:prop></D:propfind>"
+    )
+    answer = requests.request(
+        "PROPFIND", f"{server.url}/{who.name}/", data=body, auth=who.auth,
+        headers={"Depth": "0"}, timeout=30,
+    )  # fmt: skip
+    assert answer.status_code == 207, answer.text
+    found = re.search(r"<href>([^<]+)</href></C:schedule-default-calendar-URL>", answer.text)
+    assert found, answer.text
+    return found[1]
+
+
+def test_invitations_find_a_calendar_after_the_default_one_was_deleted(server):
+    alice, bob = person(server, "alice"), person(server, "bob")
+    principal = client(server, bob).principal()
+    principal.make_calendar(name="Work", cal_id="work")
+    gone = requests.delete(f"{server.url}/{bob.name}/calendar/", auth=bob.auth, timeout=30)
+    assert gone.status_code in (200, 204)
+    assert default_calendar_url(server, bob) == f"/{bob.name}/work/"
+    first = str(uuid.uuid4())
+    put(server, alice, "one.ics", event(first, alice, [bob.mailto]))
+    assert attendee(master(stored(server, alice, "one.ics")), bob.mailto).params[
+        "SCHEDULE-STATUS"
+    ] == "1.2"
+    work = client(server, bob).principal().calendar(cal_url=f"/{bob.name}/work/")
+    assert work.event_by_uid(first)
+
+    gone = requests.delete(f"{server.url}/{bob.name}/work/", auth=bob.auth, timeout=30)
+    assert gone.status_code in (200, 204)
+    assert default_calendar_url(server, bob) == f"/{bob.name}/calendar/"
+    second = str(uuid.uuid4())
+    put(server, alice, "two.ics", event(second, alice, [bob.mailto]))
+    assert attendee(master(stored(server, alice, "two.ics")), bob.mailto).params[
+        "SCHEDULE-STATUS"
+    ] == "1.2"
+    remade = client(server, bob).principal().calendar(cal_url=f"/{bob.name}/calendar/")
+    assert remade.event_by_uid(second)
