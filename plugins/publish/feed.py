@@ -93,9 +93,9 @@ def is_private(component: Component) -> bool:
     return klass is not None and klass.strip().upper() != "PUBLIC"
 
 
-def busy_only(component: Component, uid_key: bytes = b"") -> Component:
-    """The event reduced to its times, its UID replaced by a digest keyed with ``uid_key``;
-    nested components (alarms) dropped."""
+def busy_only(component: Component, uid_key: bytes | None = b"") -> Component:
+    """The event reduced to its times, its UID replaced by a digest keyed with ``uid_key``
+    (kept as it is with None: a share's clients sync by it); nested components dropped."""
     kept = [f"BEGIN:{component.name}"]
     depth = 0
     for line in component.lines[1:-1]:
@@ -105,7 +105,8 @@ def busy_only(component: Component, uid_key: bytes = b"") -> Component:
         elif name == "END":
             depth -= 1
         elif depth == 0 and name == "UID":
-            kept += [f"UID:{busy_uid(value, uid_key)}", f"SUMMARY:{BUSY_SUMMARY}"]
+            uid = value if uid_key is None else busy_uid(value, uid_key)
+            kept += [f"UID:{uid}", f"SUMMARY:{BUSY_SUMMARY}"]
         elif depth == 0 and name in BUSY_PROPERTIES:
             kept.append(line)
     kept.append(f"END:{component.name}")
