@@ -108,9 +108,10 @@ class BusyIndex:
         zone: ZoneInfo,
         owner_addresses: frozenset[str],
     ) -> bool:
-        """Parse what changed; False when time ran out before every object was read."""
+        """Parse what changed; False when time ran out before every object was read (at least
+        one is, so lookups make progress)."""
         deadline = time.monotonic() + REFRESH_SECONDS
-        complete = True
+        complete, parsed = True, 0
         fresh: dict[str, _ItemResult] = {}
         with os.scandir(folder) as entries:
             for entry in entries:
@@ -122,9 +123,10 @@ class BusyIndex:
                 if known is not None and known.signature == signature:
                     fresh[entry.name] = known
                     continue
-                if time.monotonic() > deadline:
+                if parsed and time.monotonic() > deadline:
                     complete = False
                     continue
+                parsed += 1
                 raw = Path(entry.path).read_bytes()
                 periods = (
                     busy_periods(raw, start, end, zone, owner_addresses)
