@@ -840,26 +840,14 @@ def default_calendar_url(server: MurmeliServer, who: Person) -> str:
 
 def test_invitations_find_a_calendar_after_the_default_one_was_deleted(server):
     alice, bob = person(server, "alice"), person(server, "bob")
-    principal = client(server, bob).principal()
-    principal.make_calendar(name="Work", cal_id="work")
-    gone = requests.delete(f"{server.url}/{bob.name}/calendar/", auth=bob.auth, timeout=30)
-    assert gone.status_code in (200, 204)
-    assert default_calendar_url(server, bob) == f"/{bob.name}/work/"
-    first = str(uuid.uuid4())
-    put(server, alice, "one.ics", event(first, alice, [bob.mailto]))
-    assert attendee(master(stored(server, alice, "one.ics")), bob.mailto).params[
-        "SCHEDULE-STATUS"
-    ] == "1.2"
-    work = client(server, bob).principal().calendar(cal_url=f"/{bob.name}/work/")
-    assert work.event_by_uid(first)
-
-    gone = requests.delete(f"{server.url}/{bob.name}/work/", auth=bob.auth, timeout=30)
-    assert gone.status_code in (200, 204)
-    assert default_calendar_url(server, bob) == f"/{bob.name}/calendar/"
-    second = str(uuid.uuid4())
-    put(server, alice, "two.ics", event(second, alice, [bob.mailto]))
-    assert attendee(master(stored(server, alice, "two.ics")), bob.mailto).params[
-        "SCHEDULE-STATUS"
-    ] == "1.2"
-    remade = client(server, bob).principal().calendar(cal_url=f"/{bob.name}/calendar/")
-    assert remade.event_by_uid(second)
+    client(server, bob).principal().make_calendar(name="Work", cal_id="work")
+    for deleted, remaining in (("calendar", "work"), ("work", "calendar")):
+        gone = requests.delete(f"{server.url}/{bob.name}/{deleted}/", auth=bob.auth, timeout=30)
+        assert gone.status_code in (200, 204)
+        assert default_calendar_url(server, bob) == f"/{bob.name}/{remaining}/"
+        uid = str(uuid.uuid4())
+        put(server, alice, f"{uid}.ics", event(uid, alice, [bob.mailto]))
+        invited = attendee(master(stored(server, alice, f"{uid}.ics")), bob.mailto)
+        assert invited.params["SCHEDULE-STATUS"] == "1.2"
+        calendar = client(server, bob).principal().calendar(cal_url=f"/{bob.name}/{remaining}/")
+        assert calendar.event_by_uid(uid)  # the second time in `calendar/` made anew

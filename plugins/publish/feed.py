@@ -73,6 +73,12 @@ class Component:
 
 def components(text: str) -> list[Component]:
     """The components directly inside the item's VCALENDAR, nested ones kept in their lines."""
+    return split_item(text)[1]
+
+
+def split_item(text: str) -> tuple[list[str], list[Component]]:
+    """The VCALENDAR's own lines (its BEGIN, properties and END) and its components."""
+    own: list[str] = []
     found: list[Component] = []
     depth = 0
     for line in unfold(text):
@@ -83,9 +89,11 @@ def components(text: str) -> list[Component]:
                 found.append(Component(value.upper()))
         if depth >= 2:
             found[-1].lines.append(line)
+        elif depth == 1:
+            own.append(line)
         if name == "END":
             depth -= 1
-    return found
+    return own, found
 
 
 def is_private(component: Component) -> bool:

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import hashlib
 
-from plugins.content_lines import CRLF, fold, split_line, unfold
-from plugins.publish.feed import busy_only, components, is_private, private_masters
+from plugins.content_lines import CRLF, fold
+from plugins.publish.feed import busy_only, is_private, private_masters, split_item
 
 _SCHEDULED = frozenset({"VEVENT", "VTODO", "VJOURNAL"})
 
 
 def busy_view(text: str) -> str:
     """The item as a read-only share shows it: unchanged when nothing in it is private."""
-    found = components(text)
+    lines, found = split_item(text)
     private = private_masters(found)
     reduced = [
         busy_only(c, uid_key=None)
@@ -33,7 +33,6 @@ def busy_view(text: str) -> str:
     ]
     if all(a is b for a, b in zip(reduced, found, strict=True)):
         return text
-    lines = _calendar_lines(text)
     lines[-1:-1] = [line for component in reduced for line in component.lines]
     return CRLF.join(fold(line) for line in lines) + CRLF
 
@@ -43,22 +42,3 @@ def view_etag(etag: str) -> str:
     item, so PROPFIND, REPORT and GET agree without reading items to find the private ones."""
     digest = hashlib.sha256(b"busy-view\n" + etag.strip().encode()).hexdigest()[:32]
     return f'"{digest}"'
-
-
-def _calendar_lines(text: str) -> list[str]:
-    """BEGIN:VCALENDAR, the calendar's own properties, END:VCALENDAR."""
-    kept: list[str] = []
-    depth = 0
-    for line in unfold(text):
-        name, _ = split_line(line)
-        if name == "BEGIN":
-            depth += 1
-            if depth == 1:
-                kept.append(line)
-        elif name == "END":
-            if depth == 1:
-                kept.append(line)
-            depth -= 1
-        elif depth == 1:
-            kept.append(line)
-    return kept
