@@ -163,15 +163,17 @@ def _instants_per_period(rule: dict, frequency: str) -> int:
 
 
 def _rules(component: Component) -> list[dict]:
+    """The component's RRULEs that parsed (a broken one is the library's to skip)."""
     rules = component.get("RRULE", [])
-    return rules if isinstance(rules, list) else [rules]
+    rules = rules if isinstance(rules, list) else [rules]
+    return [rule for rule in rules if isinstance(rule, dict)]
 
 
 def _begin(component: Component) -> datetime | None:
     for name in ("DTSTART", "DUE"):
-        value = component.get(name)
-        if value is not None and hasattr(value, "dt"):
-            return _naive_utc(value.dt)
+        moment = getattr(component.get(name), "dt", None)
+        if isinstance(moment, date):
+            return _naive_utc(moment)
     return None
 
 
