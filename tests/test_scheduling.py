@@ -787,6 +787,8 @@ def test_only_the_attendee_sets_their_own_answer(server):
     put(server, alice, "forged.ics", forged)
     theirs = copy_of(server, bob, uid).icalendar_component
     assert attendee(theirs, bob.mailto).params["PARTSTAT"] == "NEEDS-ACTION"
+    (request,) = inbox(server, bob)
+    assert attendee(master(request), bob.mailto).params["PARTSTAT"] == "NEEDS-ACTION"
 
     copy = copy_of(server, bob, uid)
     tentative = icalendar.Calendar.from_ical(copy.data)

@@ -8,7 +8,8 @@ a newly overridden instance keeps the series' alarms.
 Only the attendee sets their own answer (RFC 6638 §3.2.1.1): whatever PARTSTAT
 the organiser's copy holds for them, their copy says NEEDS-ACTION on a new
 invitation and where an instance moved, and otherwise keeps the answer their
-existing copy gave (per instance, else the series').
+existing copy gave (per instance, else the series'); the invitation in their
+inbox says the same.
 """
 
 from __future__ import annotations
@@ -71,3 +72,14 @@ def personalised(copy_text: str, existing_text: str | None, own: set[str]) -> st
     if existing is not None and f"BEGIN:{_ALARM}" in (existing_text or ""):
         with_own_alarms(copy, existing)
     return copy.to_ical().decode()
+
+
+def answered_as_in(message_text: str, copy_text: str, own: set[str]) -> str:
+    """An invitation (REQUEST) for the attendee's inbox, with their answer as their copy
+    has it; other messages unchanged."""
+    if "METHOD:REQUEST" not in message_text:
+        return message_text
+    message, copy = itip.parse(message_text), itip.parse(copy_text)
+    if message is None or copy is None:
+        return message_text
+    return with_own_answers(message, copy, own).to_ical().decode()

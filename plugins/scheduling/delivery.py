@@ -28,7 +28,7 @@ from davserver.accounts.directory import Directory, User
 from davserver.collections import Collections
 from davserver.radicale_config import default_collections
 from plugins.scheduling import itip
-from plugins.scheduling.attendee_copy import personalised
+from plugins.scheduling.attendee_copy import answered_as_in, personalised
 from plugins.scheduling.copies import ATTENDEE, Copies, Copy
 from plugins.scheduling.mailboxes import default_calendar, inbox_path, new_message_href
 from plugins.scheduling.properties import calendar_user_addresses
@@ -174,7 +174,13 @@ class Deliveries:
             path = self._new_copy_path(user, delivery.uid)
         collection, _, href = path.rpartition("/")
         own = {itip.address(a) for a in calendar_user_addresses(delivery.recipient)}
-        changes[collection + "/"] = {href: personalised(delivery.copy, self.read(path), own)}
+        copy = personalised(delivery.copy, self.read(path), own)
+        changes[collection + "/"] = {href: copy}
+        if delivery.messages:
+            changes[inbox_path(user)] = {
+                href: answered_as_in(text, copy, own)
+                for href, text in changes[inbox_path(user)].items()
+            }
         return _Writes(user, changes, Copy(delivery.uid, user, path), delivery)
 
     def _write_alone(self, writes: _Writes) -> bool:
