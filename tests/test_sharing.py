@@ -303,6 +303,18 @@ def test_read_only_share_shows_private_events_as_busy_only(server, alice, klass)
     assert public and all("Board meeting" in d for d in public)
     listing = requests.request("PROPFIND", server.url + mapped, auth=bob, headers={"Depth": "1"})
     assert multistatus_items(listing)[f"{mapped}{uid}.ics"][0] == got.headers["ETag"]
+    search = requests.request(
+        "REPORT",
+        server.url + mapped,
+        auth=bob,
+        headers={"Depth": "1", "Content-Type": "application/xml"},
+        data='<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" '
+        'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter>'
+        '<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter '
+        'name="SUMMARY"><C:text-match>Salary</C:text-match></C:prop-filter></C:comp-filter>'
+        "</C:comp-filter></C:filter></C:calendar-query>",
+    )
+    assert search.status_code == 403  # which events match would tell what they say
 
     writer = requests.get(f"{server.url}/{carol[0]}/{alice[0]}~calendar/{uid}.ics", auth=carol)
     assert writer.status_code == 200 and "Salary talk" in writer.text

@@ -6,18 +6,21 @@ GET and HEAD of an item (the body through busy_view.py), PROPFIND and REPORT
 (every ``calendar-data`` through it). Every ETag seen through such a share is
 derived from Radicale's (busy_view.view_etag), so all three agree; conditional
 headers name those ETags, which Radicale does not know, so they are left to a
-full answer. Recipients with write access see everything: they may edit the
-events anyway. Radicale has already checked who asks: a share lives in the
-recipient's home, which only they may reach.
+full answer. A REPORT that searches text (``text-match``) is refused (403): its
+matches would tell what the private events say. Recipients with write access
+see everything: they may edit the events anyway. Radicale has already checked
+who asks: a share lives in the recipient's home, which only they may reach.
 """
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from urllib.parse import unquote
 
 from davserver.accounts.directory import Directory
+from davserver.application import plain_text
 from plugins.sharing.busy_view import busy_view, view_etag
 from plugins.sharing.shares import SHARE_SEPARATOR, Shares
 
@@ -39,6 +42,9 @@ class ReadOnlyShareView:
         parts = unquote(environ.get("PATH_INFO", "")).strip("/").split("/")
         if method not in _READS or len(parts) < 2 or not self._read_only(parts[0], parts[1]):
             return self._dav(environ, start_response)
+        if method == "REPORT" and b"text-match" in _body(environ):
+            reason = "text searches are not offered on a read-only share"
+            return plain_text(start_response, "403 Forbidden", reason)
         environ.pop("HTTP_ACCEPT_ENCODING", None)  # rewritten: not gzipped
         for condition in _CONDITIONS:
             environ.pop(condition, None)
@@ -76,6 +82,14 @@ class ReadOnlyShareView:
             return False
         received = self._shares.received_by(recipient, user.groups, f"/{owner}/{name}/")
         return any(share.access == "read" for share in received)
+
+
+def _body(environ: dict) -> bytes:
+    """The request body, read once and put back for Radicale."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
 
 
 def _multistatus(body: bytes) -> bytes:
