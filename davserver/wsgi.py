@@ -17,9 +17,11 @@ from plugins.availability import routes as availability_routes
 from plugins.contacts_import import routes as contact_import_routes
 from plugins.duplicates import routes as duplicate_routes
 from plugins.publish import routes as publish_routes
+from plugins.recurrence_guard import RecurrenceGuard
 from plugins.reminders import routes as reminder_routes
 from plugins.scheduling import routes as scheduling_routes
 from plugins.sharing import routes as sharing_routes
+from plugins.sharing.read_only_view import ReadOnlyShareView
 
 # Each feature adds its routes here; the DAV tree stays Radicale's.
 ROUTE_MODULES = (
@@ -44,8 +46,10 @@ def build_application(services: Services) -> Application:
         module.register(api, services)
     server = services.settings.server
     dav = RadicaleApplication(services.radicale_configuration)
+    if services.settings.scheduling.enabled:
+        dav = services.scheduling.layer(dav)
     return Application(
-        services.scheduling.layer(dav) if services.settings.scheduling.enabled else dav,
+        RecurrenceGuard(ReadOnlyShareView(dav, services.shares, services.directory)),
         {
             "/api/": api,
             "/.token/": publish_routes.feed_application(services),

@@ -281,3 +281,15 @@ def test_working_hours_restrict_the_answer(server, people):
     )
     assert saturday["best"] == "2027-03-05T17:00:00+01:00"
     assert saturday["alternatives"] == ["2027-03-05T16:45:00+01:00"]
+
+
+def test_members_without_a_calendar_yet_are_named_as_such_and_the_organiser_is_not(server):
+    organiser, newcomer = server.add_user("neworg"), server.add_user("newcomer")
+    result = server.cli(
+        "availability", "--organiser", organiser[0], "--attendees", newcomer[0],
+        "--start", "2027-03-01T11:45", "--duration", "60m", "--timezone", ZONE, "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["unknown"] == [{"attendee": newcomer[0], "reason": "has no calendar yet"}]
+    assert answer["best"] == "2027-03-01T11:45:00+01:00"

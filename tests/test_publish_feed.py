@@ -93,7 +93,7 @@ def test_busy_only_keeps_times_and_recurrence_and_nothing_else():
     text = feed.render([item(DETAILED)], "Cal", only_busy=True)
     for secret in SECRETS:
         assert secret not in text
-    event = events(text)["detailed"]
+    event = events(text)[feed.busy_uid("detailed", b"")]
     assert str(event["SUMMARY"]) == "Busy"
     assert event["DTSTART"].to_ical() == b"20270301T100000Z"
     assert event["RRULE"]["COUNT"] == [3]
@@ -109,7 +109,7 @@ def test_non_public_events_are_busy_only_even_in_full_mode(klass):
     for secret in SECRETS:
         assert secret not in text
     found = events(text)
-    assert str(found["private"]["SUMMARY"]) == "Busy"
+    assert str(found[feed.busy_uid("private", b"")]["SUMMARY"]) == "Busy"
     assert str(found["public"]["SUMMARY"]) == "Team lunch"
 
 
@@ -131,7 +131,7 @@ def test_each_timezone_in_use_appears_once_and_unused_ones_not_at_all():
     )
     assert text.count("BEGIN:VTIMEZONE") == 1
     assert "TZID:Europe/Berlin" in text and "Asia/Tokyo" not in text
-    start = events(text)["b"]["DTSTART"].dt
+    start = events(text)[feed.busy_uid("b", b"")]["DTSTART"].dt
     assert start.utcoffset().total_seconds() == 3600
 
 
@@ -232,3 +232,35 @@ def test_feeds_are_cached_until_the_folder_changes_and_re_read_while_it_is_settl
     assert b"later" in feeds.get("/u/cal/", only_busy=False).body
     assert feeds.get("/u/cal/", only_busy=True).body.count(b"SUMMARY:Busy") == 3
     assert feeds.get("/u/nothing/", only_busy=False) is None
+
+
+def test_a_moved_occurrence_of_a_private_series_is_busy_only_whatever_its_own_class():
+    master = DETAILED.replace("UID:detailed", "UID:series\nCLASS:PRIVATE")
+    moved = vevent(
+        "series",
+        "RECURRENCE-ID:20270308T100000Z",
+        "SUMMARY:Salary talk moved",
+        "LOCATION:Room 7",
+        "END:VEVENT\n",
+        start="DTSTART:20270308T150000Z",
+    )
+    public_override = moved.replace("RECURRENCE-ID", "CLASS:PUBLIC\nRECURRENCE-ID")
+    for override in (moved, public_override):
+        text = feed.render([item(master, override)], "Cal", only_busy=False, uid_key=b"k")
+        for secret in SECRETS:
+            assert secret not in text
+        shown = parsed(text).walk("VEVENT")
+        assert [str(e["SUMMARY"]) for e in shown] == ["Busy", "Busy"]
+        assert shown[1]["RECURRENCE-ID"].to_ical() == b"20270308T100000Z"
+
+
+def test_busy_only_events_carry_a_keyed_stand_in_for_their_uid():
+    moved = vevent("detailed", "RECURRENCE-ID:20270308T100000Z", "END:VEVENT\n")
+    first = feed.render([item(DETAILED, moved)], "Cal", only_busy=True, uid_key=b"one")
+    again = feed.render([item(DETAILED, moved)], "Cal", only_busy=True, uid_key=b"one")
+    rotated = feed.render([item(DETAILED, moved)], "Cal", only_busy=True, uid_key=b"two")
+    assert "detailed" not in first
+    uids = {str(e["UID"]) for e in parsed(first).walk("VEVENT")}
+    assert len(uids) == 1  # the series and its override stay together
+    assert first == again
+    assert uids.isdisjoint(str(e["UID"]) for e in parsed(rotated).walk("VEVENT"))

@@ -902,3 +902,82 @@ def test_with_scheduling_disabled_events_are_stored_as_sent_and_nobody_is_invite
             server.stop()
     assert queued_mail(server) == []
     assert sink.messages == []
+
+
+def test_only_the_attendee_sets_their_own_answer(server):
+    """RFC 6638 §3.2.1.1: an answer the organiser's client writes for a local attendee is not
+    copied into the attendee's calendar; the attendee's own answer survives updates."""
+    alice, bob = person(server, "alice"), person(server, "bob")
+    uid = str(uuid.uuid4())
+    forged = event(uid, alice, [bob.mailto]).replace(
+        f"PARTSTAT=NEEDS-ACTION;RSVP=TRUE:{bob.mailto}", f"PARTSTAT=ACCEPTED:{bob.mailto}"
+    )
+    put(server, alice, "forged.ics", forged)
+    theirs = copy_of(server, bob, uid).icalendar_component
+    assert attendee(theirs, bob.mailto).params["PARTSTAT"] == "NEEDS-ACTION"
+    (request,) = inbox(server, bob)
+    assert attendee(master(request), bob.mailto).params["PARTSTAT"] == "NEEDS-ACTION"
+
+    copy = copy_of(server, bob, uid)
+    tentative = icalendar.Calendar.from_ical(copy.data)
+    attendee(master(tentative), bob.mailto).params["PARTSTAT"] = "TENTATIVE"
+    answer = requests.put(str(copy.url), data=tentative.to_ical(), auth=bob.auth, timeout=30)
+    assert answer.status_code == 204, answer.text
+    organiser_copy = stored(server, alice, "forged.ics")
+    master(organiser_copy)["SUMMARY"] = "Planning, new agenda"
+    attendee(master(organiser_copy), bob.mailto).params["PARTSTAT"] = "DECLINED"
+    put(server, alice, "forged.ics", organiser_copy.to_ical().decode())
+    theirs = copy_of(server, bob, uid).icalendar_component
+    assert str(theirs["SUMMARY"]) == "Planning, new agenda"
+    assert attendee(theirs, bob.mailto).params["PARTSTAT"] == "TENTATIVE"
+
+
+def test_invitation_mails_carry_every_zone_they_use_and_a_fresh_stamp(server, sink):
+    """A client may leave the VTIMEZONE out of its PUT; the mail program still needs it.
+    Each update is a new message: a new DTSTAMP (RFC 5546 §2.1.5)."""
+    alice, carol = person(server, "alice"), outsider()
+    zoned = event(str(uuid.uuid4()), alice, [f"mailto:{carol}"]).replace(
+        "DTSTART:20310303T090000Z", "DTSTART;TZID=Europe/Berlin:20310303T100000"
+    ).replace("DTEND:20310303T100000Z", "DTEND;TZID=Europe/Berlin:20310303T110000")
+    assert "TZID=Europe/Berlin" in zoned and "BEGIN:VTIMEZONE" not in zoned
+    put(server, alice, "zoned.ics", zoned)
+    organiser_copy = stored(server, alice, "zoned.ics")
+    master(organiser_copy)["SUMMARY"] = "Planning, second draft"
+    put(server, alice, "zoned.ics", organiser_copy.to_ical().decode())
+    first, second = (calendar_part(mail)[1] for mail in mails_to(sink, carol, 2))
+    for invitation in (first, second):
+        (zone,) = invitation.walk("VTIMEZONE")
+        assert str(zone["TZID"]) == "Europe/Berlin"
+    stamps = [master(invitation)["DTSTAMP"].dt for invitation in (first, second)]
+    assert datetime(2031, 1, 1, tzinfo=UTC) not in stamps  # the client's, kept by its PUTs
+    assert stamps[1] >= stamps[0]
+
+
+def default_calendar_url(server: MurmeliServer, who: Person) -> str:
+    body = (
+        '<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        "<D:prop><C:schedule-default-calendar-URL/></D:prop></D:propfind>"
+    )
+    answer = requests.request(
+        "PROPFIND", f"{server.url}/{who.name}/", data=body, auth=who.auth,
+        headers={"Depth": "0"}, timeout=30,
+    )  # fmt: skip
+    assert answer.status_code == 207, answer.text
+    found = re.search(r"<href>([^<]+)</href></C:schedule-default-calendar-URL>", answer.text)
+    assert found, answer.text
+    return found[1]
+
+
+def test_invitations_find_a_calendar_after_the_default_one_was_deleted(server):
+    alice, bob = person(server, "alice"), person(server, "bob")
+    client(server, bob).principal().make_calendar(name="Work", cal_id="work")
+    for deleted, remaining in (("calendar", "work"), ("work", "calendar")):
+        gone = requests.delete(f"{server.url}/{bob.name}/{deleted}/", auth=bob.auth, timeout=30)
+        assert gone.status_code in (200, 204)
+        assert default_calendar_url(server, bob) == f"/{bob.name}/{remaining}/"
+        uid = str(uuid.uuid4())
+        put(server, alice, f"{uid}.ics", event(uid, alice, [bob.mailto]))
+        invited = attendee(master(stored(server, alice, f"{uid}.ics")), bob.mailto)
+        assert invited.params["SCHEDULE-STATUS"] == "1.2"
+        calendar = client(server, bob).principal().calendar(cal_url=f"/{bob.name}/{remaining}/")
+        assert calendar.event_by_uid(uid)  # the second time in `calendar/` made anew

@@ -7,6 +7,7 @@ recipient driven by the ``caldav`` library.
 from __future__ import annotations
 
 import uuid
+import xml.etree.ElementTree as ET
 
 import caldav
 import pytest
@@ -246,3 +247,95 @@ def test_share_cli_shares_with_each_target_given_or_with_none(server, alice):
     assert removed.returncode == 0, removed.stderr
     listed = server.cli("share", "list", alice[0])
     assert bob[0] not in listed.stdout and carol[0] not in listed.stdout
+
+
+PRIVATE = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Murmeli tests//EN
+BEGIN:VEVENT
+UID:{uid}
+DTSTAMP:20270101T000000Z
+DTSTART:20270302T100000Z
+DTEND:20270302T110000Z
+RRULE:FREQ=WEEKLY;COUNT=3
+SUMMARY:Salary talk
+LOCATION:Room 7
+CLASS:{klass}
+END:VEVENT
+BEGIN:VEVENT
+UID:{uid}
+DTSTAMP:20270101T000000Z
+RECURRENCE-ID:20270309T100000Z
+DTSTART:20270309T150000Z
+DTEND:20270309T160000Z
+SUMMARY:Salary talk, moved
+LOCATION:Room 7
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+def multistatus_items(answer: requests.Response) -> dict[str, tuple[str, str]]:
+    """href -> (getetag, calendar-data) of a multistatus answer."""
+    found = {}
+    for response in ET.fromstring(answer.content).iter("{DAV:}response"):
+        found[response.findtext("{DAV:}href")] = (
+            response.findtext(".//{DAV:}getetag"),
+            response.findtext(".//{urn:ietf:params:xml:ns:caldav}calendar-data") or "",
+        )
+    return found
+
+
+@pytest.mark.parametrize("klass", ["PRIVATE", "CONFIDENTIAL"])
+def test_read_only_share_shows_private_events_as_busy_only(server, alice, klass):
+    bob, carol = server.add_user("bob"), server.add_user("carol")
+    share(server, f"/{alice[0]}/calendar/", bob[0])
+    share(server, f"/{alice[0]}/calendar/", carol[0], "--write")
+    uid = str(uuid.uuid4())
+    stored = requests.put(
+        f"{server.url}/{alice[0]}/calendar/{uid}.ics",
+        data=PRIVATE.format(uid=uid, klass=klass),
+        auth=alice,
+        headers={"Content-Type": "text/calendar"},
+    )
+    assert stored.status_code == 201
+
+    mapped = f"/{bob[0]}/{alice[0]}~calendar/"
+    got = requests.get(f"{server.url}{mapped}{uid}.ics", auth=bob)
+    assert got.status_code == 200
+    assert "Salary" not in got.text and "Room 7" not in got.text
+    assert got.text.count("SUMMARY:Busy") == 2 and f"UID:{uid}" in got.text
+    assert "RRULE:FREQ=WEEKLY;COUNT=3" in got.text and "RECURRENCE-ID:20270309T100000Z" in got.text
+    report = requests.request(
+        "REPORT",
+        f"{server.url}{mapped}",
+        auth=bob,
+        headers={"Depth": "1", "Content-Type": "application/xml"},
+        data='<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" '
+        'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/>'
+        '</D:prop><C:filter><C:comp-filter name="VCALENDAR"/></C:filter></C:calendar-query>',
+    )
+    assert report.status_code == 207
+    items = multistatus_items(report)
+    etag, data = items[f"{mapped}{uid}.ics"]
+    assert "Salary" not in report.text and "SUMMARY:Busy" in data
+    assert etag == got.headers["ETag"]  # one ETag however the client reads the item
+    public = [d for href, (_, d) in items.items() if href != f"{mapped}{uid}.ics"]
+    assert public and all("Board meeting" in d for d in public)
+    listing = requests.request("PROPFIND", server.url + mapped, auth=bob, headers={"Depth": "1"})
+    assert multistatus_items(listing)[f"{mapped}{uid}.ics"][0] == got.headers["ETag"]
+    search = requests.request(
+        "REPORT",
+        server.url + mapped,
+        auth=bob,
+        headers={"Depth": "1", "Content-Type": "application/xml"},
+        data='<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:" '
+        'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop><C:filter>'
+        '<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"><C:prop-filter '
+        'name="SUMMARY"><C:text-match>Salary</C:text-match></C:prop-filter></C:comp-filter>'
+        "</C:comp-filter></C:filter></C:calendar-query>",
+    )
+    assert search.status_code == 403  # which events match would tell what they say
+
+    writer = requests.get(f"{server.url}/{carol[0]}/{alice[0]}~calendar/{uid}.ics", auth=carol)
+    assert writer.status_code == 200 and "Salary talk" in writer.text

@@ -4,7 +4,8 @@ One object (one UID: a VEVENT with its RECURRENCE-ID overrides, maybe VFREEBUSY
 components, VTIMEZONEs) becomes the sorted, merged busy periods it puts into a
 window, in UTC. Recurrences (RRULE, RDATE, EXDATE, moved and cancelled
 occurrences) are expanded by ``recurring-ical-events``, which keeps the
-wall-clock time of a TZID series across DST changes.
+wall-clock time of a TZID series across DST changes, within the bounds of
+plugins/recurrence.py (a series repeating too often counts with its first instance).
 
 Whether an occurrence blocks, and how (first rule that applies wins):
 
@@ -52,6 +53,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import recurring_ical_events
 
+from plugins import recurrence
+
 BUSY, TENTATIVE, UNAVAILABLE = "BUSY", "BUSY-TENTATIVE", "BUSY-UNAVAILABLE"
 # Weakest first: where periods of several kinds overlap, the strongest is what the time is.
 KINDS = (TENTATIVE, BUSY, UNAVAILABLE)
@@ -91,8 +94,13 @@ def busy_periods(
     parsed = calendar if isinstance(calendar, icalendar.Calendar) else _parse(calendar)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     # The library reads floating and all-day times in the zone of the window it is given.
-    query = recurring_ical_events.of(parsed, skip_bad_series=True, calendar_query=_Occurrences)
-    occurrences = query.between(start.astimezone(floating_zone), end.astimezone(floating_zone))
+    occurrences = recurrence.occurrences(
+        parsed,
+        start.astimezone(floating_zone),
+        end.astimezone(floating_zone),
+        _Occurrences,
+        skip_bad_series=True,
+    )
     periods = [
         period
         for event in occurrences

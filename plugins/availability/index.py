@@ -6,14 +6,19 @@ the folder can be read without its lock. A collection is re-validated with one
 files whose size or mtime changed are parsed again. Results are kept per month
 bucket and per zone (floating and all-day times depend on the organiser's zone).
 Objects that cannot touch the bucket (no recurrence, dates far outside) are
-skipped without parsing.
+skipped without parsing. One lookup parses for at most ``REFRESH_SECONDS``: a
+calendar with more changed objects than that answers with those read so far,
+and the next lookup goes on with the rest, so a flood of stored objects delays
+no answer.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +31,8 @@ _DATE = re.compile(rb"^(?:DTSTART|DTEND|RECURRENCE-ID)[;:][^\r\n]*?(\d{8})", re.
 _REPEATS = re.compile(rb"^(?:RRULE|RDATE|DURATION)[;:]", re.MULTILINE)
 _MARGIN = timedelta(days=2)
 _MAX_BUCKETS = 512  # calendar x month x zone entries kept; the least recently used go first
+REFRESH_SECONDS = 5.0
+logger = logging.getLogger("murmeli.availability")
 
 
 def month_bucket(start: datetime, end: datetime) -> tuple[datetime, datetime]:
@@ -86,8 +93,10 @@ class BusyIndex:
         except FileNotFoundError:
             return []
         if signature != bucket.folder_signature:
-            self._refresh(bucket, folder, bucket_start, bucket_end, zone, owner_addresses)
-            bucket.folder_signature = signature
+            if self._refresh(bucket, folder, bucket_start, bucket_end, zone, owner_addresses):
+                bucket.folder_signature = signature
+            else:
+                logger.warning("availability: %s read in part; the rest on the next lookup", folder)
         return [p for p in bucket.merged if p.end > start and p.start < end]
 
     @staticmethod
@@ -98,7 +107,11 @@ class BusyIndex:
         end: datetime,
         zone: ZoneInfo,
         owner_addresses: frozenset[str],
-    ) -> None:
+    ) -> bool:
+        """Parse what changed; False when time ran out before every object was read (at least
+        one is, so lookups make progress)."""
+        deadline = time.monotonic() + REFRESH_SECONDS
+        complete, parsed = True, 0
         fresh: dict[str, _ItemResult] = {}
         with os.scandir(folder) as entries:
             for entry in entries:
@@ -110,6 +123,10 @@ class BusyIndex:
                 if known is not None and known.signature == signature:
                     fresh[entry.name] = known
                     continue
+                if parsed and time.monotonic() > deadline:
+                    complete = False
+                    continue
+                parsed += 1
                 raw = Path(entry.path).read_bytes()
                 periods = (
                     busy_periods(raw, start, end, zone, owner_addresses)
@@ -119,3 +136,4 @@ class BusyIndex:
                 fresh[entry.name] = _ItemResult(signature, periods)
         bucket.items = fresh
         bucket.merged = sorted(p for result in fresh.values() for p in result.periods)
+        return complete

@@ -1,6 +1,7 @@
 """The availability answer: everyone's busy time in the window and the nearest common free slot.
 
-The organiser counts as an attendee: a meeting needs them free too.
+The organiser counts as an attendee: a meeting needs them free too. An
+organiser without a calendar yet is simply free, not one of the unknown.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ class Availability:
         addresses: dict[str, str] = {}
         for resolved in self._visibility.resolve_all(organiser, (organiser.name, *query.attendees)):
             if isinstance(resolved, Unknown):
-                unknown.append(resolved)
+                if resolved.attendee != organiser.name:
+                    unknown.append(resolved)
             elif resolved.user.name not in busy:
                 user = resolved.user
                 busy[user.name] = self._periods(

@@ -3,7 +3,8 @@
 Members of the organisation see each other's free/busy across all their own
 calendars, as in a hosted suite. Externals are outside that: their calendars
 count only where shared with the organiser (at any level, free/busy included),
-and an external organiser sees only what was shared with them.
+and an external organiser sees only what was shared with them. A member without
+any calendar (one who never signed in) is named as such, not as one who shares nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from plugins.sharing.shares import Received, Shares
 
 NO_SUCH_USER = "no such user here"
 NOT_SHARED = "does not share a calendar with the organiser"
+NO_CALENDAR = "has no calendar yet"
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,14 @@ class Visibility:
                 resolved.append(Unknown(attendee, NO_SUCH_USER))
                 continue
             if user.name == organiser.name or _both_members(organiser, user):
-                calendars = self._collections.calendars_of(user.name)
+                calendars, reason = self._collections.calendars_of(user.name), NO_CALENDAR
             else:
                 if received is None:
                     received = self._shares.received_by(organiser.name, organiser.groups)
                 calendars = [share.collection for share in received if share.owner == user.name]
+                reason = NOT_SHARED
             resolved.append(
-                Visible(user, tuple(calendars)) if calendars else Unknown(attendee, NOT_SHARED)
+                Visible(user, tuple(calendars)) if calendars else Unknown(attendee, reason)
             )
         return resolved
 

@@ -11,11 +11,19 @@ thousands of items) and testable without a server. The feed promises:
   cannot leak), ``SUMMARY`` becomes "Busy", alarms go, and to-dos and journals
   are left out;
 * events whose ``CLASS`` is anything but PUBLIC are reduced the same way even in
-  full mode (RFC 5545 3.8.1.3: unknown classes are treated as PRIVATE).
+  full mode (RFC 5545 3.8.1.3: unknown classes are treated as PRIVATE), and so
+  are the moved occurrences (RECURRENCE-ID) of such a series, whatever their own
+  CLASS: the series' master governs its overrides;
+* reduced events carry no original UID (it often names the meeting or the
+  client that made it): a keyed digest of it replaces it, the same for a
+  series and its overrides and from one poll to the next, and new when the
+  link (the key) is rotated.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -65,6 +73,12 @@ class Component:
 
 def components(text: str) -> list[Component]:
     """The components directly inside the item's VCALENDAR, nested ones kept in their lines."""
+    return split_item(text)[1]
+
+
+def split_item(text: str) -> tuple[list[str], list[Component]]:
+    """The VCALENDAR's own lines (its BEGIN, properties and END) and its components."""
+    own: list[str] = []
     found: list[Component] = []
     depth = 0
     for line in unfold(text):
@@ -75,9 +89,11 @@ def components(text: str) -> list[Component]:
                 found.append(Component(value.upper()))
         if depth >= 2:
             found[-1].lines.append(line)
+        elif depth == 1:
+            own.append(line)
         if name == "END":
             depth -= 1
-    return found
+    return own, found
 
 
 def is_private(component: Component) -> bool:
@@ -85,32 +101,51 @@ def is_private(component: Component) -> bool:
     return klass is not None and klass.strip().upper() != "PUBLIC"
 
 
-def busy_only(component: Component) -> Component:
-    """The event reduced to its times; nested components (alarms) dropped."""
+def busy_only(component: Component, uid_key: bytes | None = b"") -> Component:
+    """The event reduced to its times, its UID replaced by a digest keyed with ``uid_key``
+    (kept as it is with None: a share's clients sync by it); nested components dropped."""
     kept = [f"BEGIN:{component.name}"]
     depth = 0
     for line in component.lines[1:-1]:
-        name, _ = split_line(line)
+        name, value = split_line(line)
         if name == "BEGIN":
             depth += 1
         elif name == "END":
             depth -= 1
+        elif depth == 0 and name == "UID":
+            uid = value if uid_key is None else busy_uid(value, uid_key)
+            kept += [f"UID:{uid}", f"SUMMARY:{BUSY_SUMMARY}"]
         elif depth == 0 and name in BUSY_PROPERTIES:
             kept.append(line)
-            if name == "UID":
-                kept.append(f"SUMMARY:{BUSY_SUMMARY}")
     kept.append(f"END:{component.name}")
     return Component(component.name, kept)
 
 
-def published_component(component: Component, only_busy: bool) -> Component | None:
-    """What a subscriber may see of one component, or None when it is left out."""
-    reduce = only_busy or is_private(component)
+def busy_uid(uid: str, key: bytes) -> str:
+    """A stable stand-in for ``uid`` that only the key's holder can link back to it."""
+    return hmac.new(key, uid.encode(), hashlib.sha256).hexdigest()[:32] + "@busy"
+
+
+def published_component(
+    component: Component, only_busy: bool, uid_key: bytes = b"", private_series: bool = False
+) -> Component | None:
+    """What a subscriber may see of one component, or None when it is left out.
+    ``private_series``: the master of the series the component belongs to is not PUBLIC."""
+    reduce = only_busy or private_series or is_private(component)
     if not reduce:
         return component
     if component.name != "VEVENT":
         return None
-    return busy_only(component)
+    return busy_only(component, uid_key)
+
+
+def private_masters(found: list[Component]) -> set[tuple[str, str | None]]:
+    """(component name, UID) of the series masters (no RECURRENCE-ID) that are not PUBLIC."""
+    return {
+        (component.name, component.first_value("UID"))
+        for component in found
+        if component.first_value("RECURRENCE-ID") is None and is_private(component)
+    }
 
 
 def timezone_ids(component: Component) -> set[str]:
@@ -123,18 +158,28 @@ def timezone_ids(component: Component) -> set[str]:
     return found
 
 
-def render(items: Iterable[str], name: str, only_busy: bool, description: str | None = None) -> str:
-    """The whole feed: header, the VTIMEZONEs in use, then each published component."""
+def render(
+    items: Iterable[str],
+    name: str,
+    only_busy: bool,
+    description: str | None = None,
+    uid_key: bytes = b"",
+) -> str:
+    """The whole feed: header, the VTIMEZONEs in use, then each published component.
+    ``uid_key`` is the link's secret, which keys the UIDs of reduced events."""
     timezones: dict[str, Component] = {}
     published: list[Component] = []
     for text in items:
-        for component in components(text):
+        found = components(text)
+        private = private_masters(found)
+        for component in found:
             if component.name == "VTIMEZONE":
                 tzid = component.first_value("TZID")
                 if tzid is not None:
                     timezones.setdefault(tzid, component)
                 continue
-            shown = published_component(component, only_busy)
+            series = (component.name, component.first_value("UID"))
+            shown = published_component(component, only_busy, uid_key, series in private)
             if shown is not None:
                 published.append(shown)
     used: set[str] = set()

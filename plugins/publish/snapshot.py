@@ -55,23 +55,24 @@ class Feeds:
         self._root = os.path.join(
             configuration.get("storage", "filesystem_folder"), "collection-root"
         )
-        self._renderings: dict[tuple[str, bool], _Rendering] = {}
+        self._renderings: dict[tuple[str, bool, str], _Rendering] = {}
         self._rendering_lock = threading.Lock()
 
-    def get(self, collection: str, only_busy: bool) -> Feed | None:
-        """The current feed of the calendar, or None when it no longer exists."""
+    def get(self, collection: str, only_busy: bool, token: str = "") -> Feed | None:
+        """The current feed of the calendar, or None when it no longer exists. ``token``, the
+        link's secret, keys the UIDs of events shown as busy only (feed.busy_uid)."""
         mtime_ns = self._mtime_ns(collection)
         if mtime_ns is None:
             return None
-        key = (collection, only_busy)
+        key = (collection, only_busy, token)
         known = self._renderings.get(key)
         if known is not None and known.settled and known.mtime_ns == mtime_ns:
             return known.feed
         with self._rendering_lock:
             return self._render(key, only_busy)
 
-    def _render(self, key: tuple[str, bool], only_busy: bool) -> Feed | None:
-        collection = key[0]
+    def _render(self, key: tuple[str, bool, str], only_busy: bool) -> Feed | None:
+        collection, _, token = key
         started_ns = time.time_ns()
         mtime_ns = self._mtime_ns(collection)
         known = self._renderings.get(key)
@@ -82,7 +83,7 @@ class Feeds:
             self._renderings.pop(key, None)
             return None
         name, description, items = read
-        body = feed.render(items, name, only_busy, description).encode()
+        body = feed.render(items, name, only_busy, description, token.encode()).encode()
         rendered = Feed(
             body=body,
             gzipped=gzip.compress(body, compresslevel=6, mtime=0),

@@ -35,7 +35,7 @@ class FeedApplication:
         # The access log reads PATH_INFO after this returns: keep the secret out of it.
         environ["PATH_INFO"] = f"{TOKEN_PREFIX}{token[: 3 + _LOGGED_TOKEN_CHARS]}…/"
         link = self._links.find(token) if path.endswith("/") else None
-        calendar = self._feeds.get(link.collection, link.busy_only) if link else None
+        calendar = self._feeds.get(link.collection, link.busy_only, link.token) if link else None
         if calendar is None:
             return plain_text(start_response, "404 Not Found", "no such calendar link")
         method = environ.get("REQUEST_METHOD", "")

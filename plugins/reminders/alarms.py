@@ -11,7 +11,8 @@ Triggers may be relative to the start (default) or the end (``RELATED=END``)
 of each occurrence, or absolute (``VALUE=DATE-TIME``, which fires once per
 component). ``REPEAT``/``DURATION`` add repetitions; "until I stop them" is a
 large ``REPEAT`` (e.g. ``REPEAT:9999``), ended early by the stop link.
-Floating times and all-day dates are read as UTC.
+Floating times and all-day dates are read as UTC. Recurrences are expanded
+within the bounds of plugins/recurrence.py.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import recurring_ical_events
 from icalendar import Calendar, Component
+
+from plugins import recurrence
 
 EMAIL = "email"
 CHAT = "chat"
@@ -71,8 +73,8 @@ def firings(calendar_text: str, after: datetime, until: datetime) -> list[Firing
     recurring = any(_RECURRENCE & set(event) for event in events)
     found = [
         firing
-        for occurrence in recurring_ical_events.of(calendar).between(
-            after - back - timedelta(seconds=1), until + ahead + timedelta(seconds=1)
+        for occurrence in recurrence.occurrences(
+            calendar, after - back - timedelta(seconds=1), until + ahead + timedelta(seconds=1)
         )
         for firing in _relative_firings(occurrence, recurring, after, until)
     ]

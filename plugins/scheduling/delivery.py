@@ -2,7 +2,8 @@
 
 A local recipient gets the message in their schedule inbox and, for an
 invitation or cancellation, their copy of the event in their default calendar
-(or wherever their copy already is, keeping the alarms they set on it), written
+(mailboxes.default_calendar: another of theirs, or made anew, if they deleted
+it), or wherever their copy already is, keeping the alarms they set on it, written
 through Radicale's storage so their clients see it on the next sync. A copy
 carrying the organiser's change gets a new Schedule-Tag first; a refreshed one
 keeps its tag (schedule_tags.py). All local recipients of one change are
@@ -27,9 +28,10 @@ from davserver.accounts.directory import Directory, User
 from davserver.collections import Collections
 from davserver.radicale_config import default_collections
 from plugins.scheduling import itip
-from plugins.scheduling.attendee_copy import personalised
+from plugins.scheduling.attendee_copy import answered_as_in, personalised
 from plugins.scheduling.copies import ATTENDEE, Copies, Copy
-from plugins.scheduling.mailboxes import default_calendar_path, inbox_path, new_message_href
+from plugins.scheduling.mailboxes import default_calendar, inbox_path, new_message_href
+from plugins.scheduling.properties import calendar_user_addresses
 from plugins.scheduling.queue import MailQueue, OutgoingMail
 from plugins.scheduling.schedule_tags import ScheduleTags
 
@@ -167,9 +169,18 @@ class Deliveries:
             changes[inbox_path(user)] = {new_message_href(): text for text in delivery.messages}
         if delivery.copy is None:
             return _Writes(user, changes, None, delivery)
-        path = known.get((delivery.uid, user)) or self._new_copy_path(user, delivery.uid)
+        path = known.get((delivery.uid, user))
+        if path is None or not self._collections.folder(path.rpartition("/")[0]).is_dir():
+            path = self._new_copy_path(user, delivery.uid)
         collection, _, href = path.rpartition("/")
-        changes[collection + "/"] = {href: personalised(delivery.copy, self.read(path))}
+        own = {itip.address(a) for a in calendar_user_addresses(delivery.recipient)}
+        copy = personalised(delivery.copy, self.read(path), own)
+        changes[collection + "/"] = {href: copy}
+        if delivery.messages:
+            changes[inbox_path(user)] = {
+                href: answered_as_in(text, copy, own)
+                for href, text in changes[inbox_path(user)].items()
+            }
         return _Writes(user, changes, Copy(delivery.uid, user, path), delivery)
 
     def _write_alone(self, writes: _Writes) -> bool:
@@ -202,10 +213,12 @@ class Deliveries:
     def queued_after(self, mail: OutgoingMail) -> list[OutgoingMail]:
         return self._queue.later(mail)
 
-    @staticmethod
-    def _new_copy_path(user: str, uid: str) -> str:
+    def _new_copy_path(self, user: str, uid: str) -> str:
+        """In the user's default calendar, made again if they deleted every calendar."""
+        calendar = default_calendar(self._collections, user)
+        self._collections.provide(calendar, default_collections(self._settings)["calendar"])
         name = hashlib.sha256(uid.encode()).hexdigest()[:40]
-        return f"{default_calendar_path(user)}{name}.ics"
+        return f"{calendar}{name}.ics"
 
     def _provide_account(self, user: str) -> None:
         """An invited account that never logged in gets what its first login would make."""

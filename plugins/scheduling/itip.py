@@ -160,7 +160,9 @@ def set_schedule_status(calendar: icalendar.Calendar, statuses: dict[str, str]) 
 
 
 def message(method: str, parts: list[icalendar.Component], source: icalendar.Calendar | None):
-    """An iTIP message: METHOD, the parts, and the VTIMEZONEs of ``source`` they may use."""
+    """An iTIP message: METHOD, the parts, and a VTIMEZONE for every TZID they use: those of
+    ``source``, and for an IANA zone the client sent none of, one made from the zone data
+    (clients may leave them out of a PUT; a mail program needs them)."""
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -169,6 +171,7 @@ def message(method: str, parts: list[icalendar.Component], source: icalendar.Cal
         calendar.add_component(timezone)
     for part in parts:
         calendar.add_component(part)
+    calendar.add_missing_timezones()
     return calendar
 
 
@@ -185,8 +188,14 @@ def cleaned(component: icalendar.Component) -> icalendar.Component:
 
 
 def request(calendar: icalendar.Calendar) -> icalendar.Calendar:
-    """The REQUEST every attendee gets: the whole object, cleaned."""
-    return message("REQUEST", [cleaned(c) for c in components(calendar)], calendar)
+    """The REQUEST every attendee gets: the whole object, cleaned, stamped now (RFC 5546
+    §2.1.5: DTSTAMP is when the message was made; clients keep the first one)."""
+    parts = [cleaned(c) for c in components(calendar)]
+    now = datetime.now(UTC).replace(microsecond=0)
+    for part in parts:
+        part.pop("DTSTAMP", None)
+        part.add("DTSTAMP", now)
+    return message("REQUEST", parts, calendar)
 
 
 def cancel(

@@ -6,6 +6,9 @@ older than scheduling). Clients see them as ``schedule-inbox``/``schedule-outbox
 (plugins/scheduling/properties.py rewrites their resource type), never as calendars.
 The inbox keeps the iTIP messages delivered to the account until a client
 deletes them; the outbox holds nothing and only answers free-busy POSTs.
+Invitations go to the default calendar, ``calendar``; when its owner deleted
+it, to their first other calendar for events, and when there is none, to
+``calendar`` made anew; ``schedule-default-calendar-URL`` names that calendar.
 """
 
 from __future__ import annotations
@@ -42,6 +45,16 @@ def outbox_path(user: str) -> str:
 
 def default_calendar_path(user: str) -> str:
     return f"/{user}/{DEFAULT_CALENDAR}/"
+
+
+def default_calendar(collections: Collections, user: str) -> str:
+    """The path of the calendar that takes ``user``'s invitations (see above); the delivery
+    makes it when it does not exist."""
+    path = default_calendar_path(user)
+    if collections.folder(path).is_dir():
+        return path
+    others = collections.calendars_of(user)
+    return others[0] if others else path
 
 
 def mailbox_of(path: str) -> tuple[str, str] | None:

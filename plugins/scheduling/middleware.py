@@ -39,7 +39,12 @@ from plugins.availability.lookup import Availability
 from plugins.scheduling.agent import SchedulingAgent
 from plugins.scheduling.implicit import Plan
 from plugins.scheduling.itip import address
-from plugins.scheduling.mailboxes import OUTBOX, mailbox_of, provide_mailboxes
+from plugins.scheduling.mailboxes import (
+    OUTBOX,
+    default_calendar,
+    mailbox_of,
+    provide_mailboxes,
+)
 from plugins.scheduling.outbox_freebusy import FreeBusyRefused, answer, parse_request
 from plugins.scheduling.properties import (
     calendar_user_addresses,
@@ -262,7 +267,9 @@ class SchedulingLayer:
             data = complete_multistatus(
                 b"".join(response),
                 prefix,
-                provided_properties(user, prefix),
+                provided_properties(
+                    user, prefix, default_calendar(self._collections, user.name)
+                ),
                 mailbox_resource_types(user),
             )
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]

@@ -16,13 +16,7 @@ from collections.abc import Callable
 from urllib.parse import unquote
 
 from davserver.accounts.directory import User
-from plugins.scheduling.mailboxes import (
-    INBOX,
-    OUTBOX,
-    default_calendar_path,
-    inbox_path,
-    outbox_path,
-)
+from plugins.scheduling.mailboxes import INBOX, OUTBOX, inbox_path, outbox_path
 from plugins.scheduling.schedule_tags import quoted
 
 DAV, CALDAV = "DAV:", "urn:ietf:params:xml:ns:caldav"
@@ -56,10 +50,13 @@ def calendar_user_addresses(user: User, prefix: str = "") -> list[str]:
     return [f"mailto:{user.email}", principal] if user.email else [principal]
 
 
-def provided_properties(user: User, prefix: str) -> dict[str, dict[str, ET.Element]]:
-    """Path -> {Clark tag -> filled property element} for the principal and its mailboxes."""
+def provided_properties(
+    user: User, prefix: str, default_calendar_path: str
+) -> dict[str, dict[str, ET.Element]]:
+    """Path -> {Clark tag -> filled property element} for the principal and its mailboxes;
+    ``default_calendar_path`` is where invitations go (mailboxes.default_calendar)."""
     default_calendar = _hrefs(
-        _tag(CALDAV, "schedule-default-calendar-URL"), prefix + default_calendar_path(user.name)
+        _tag(CALDAV, "schedule-default-calendar-URL"), prefix + default_calendar_path
     )
     principal = {
         element.tag: element
