@@ -199,6 +199,7 @@ def test_hide_unhide_then_merge_all_then_undo_restores_exactly(book: Book):
 
     book.cli("--unhide", jd["id"])
     assert [group["id"] for group in book.groups()] == [jd["id"]]
+    assert f"1 group in {book.path}" in book.cli()
 
     output = book.cli("--undo", merged["id"])
     assert "restored 5 cards" in output

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from davserver.command_line import UsageError, load_services, print_table
+from davserver.command_line import UsageError, counted, load_services, print_table
 from plugins.contacts_cli import contacts_actions
 from plugins.duplicates.cards import content_lines, unescape
 from plugins.duplicates.duplicates import Duplicates, Proposal
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"group {args.unhide} of {book} is proposed again")
     elif args.undo:
         record = finder.undo(owner, args.undo)
-        _print(args, {"undone": record.id}, f"restored {len(record.before)} cards of {book}")
+        _print(args, {"undone": record.id}, f"restored {counted(len(record.before), 'card')} of {book}")
     else:
         _list(finder.proposals(book, args.show_hidden), book, args.json)
     return 0
@@ -70,7 +70,7 @@ def _merge(finder: Duplicates, owner: str, book: str, args: argparse.Namespace) 
     _print(
         args,
         record.as_json(),
-        f"merged {len(record.before)} cards into {len(record.after) - removed};"
+        f"merged {counted(len(record.before), 'card')} into {len(record.after) - removed};"
         f" undo with --undo {record.id} (kept 30 days)\n{record.id}",
     )
     return 0
@@ -94,7 +94,7 @@ def _list(proposals: list[Proposal], book: str, as_json: bool) -> None:
             )
         )
     print_table(rows)
-    print(f"{len(proposals)} groups in {book}")
+    print(f"{counted(len(proposals), 'group')} in {book}")
 
 
 def _print(args: argparse.Namespace, value: dict, text: str) -> None:
