@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"group {args.unhide} of {book} is proposed again")
     elif args.undo:
         record = finder.undo(owner, args.undo)
-        _print(args, {"undone": record.id}, f"restored {counted(len(record.before), 'card')} of {book}")
+        restored = counted(len(record.before), "card")
+        _print(args, {"undone": record.id}, f"restored {restored} of {book}")
     else:
         _list(finder.proposals(book, args.show_hidden), book, args.json)
     return 0

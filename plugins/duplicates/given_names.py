@@ -17,6 +17,8 @@ from collections import defaultdict
 
 from nicknames import name_triplets
 
+NICKNAME = "has_nickname"  # the package's other relation, translation (Roberto), is not used
+
 # Full form -> diminutives of names common where Murmeli started, missing from
 # the English list.
 _GERMAN = {
@@ -27,7 +29,7 @@ _GERMAN = {
 
 
 def _related() -> dict[str, frozenset[str]]:
-    pairs = [(row.name1, row.name2) for row in name_triplets() if row.relationship == "has_nickname"]
+    pairs = [(row.name1, row.name2) for row in name_triplets() if row.relationship == NICKNAME]
     pairs += [(full, nick) for full, nicks in _GERMAN.items() for nick in nicks]
     related: dict[str, set[str]] = defaultdict(set)
     for full, nick in pairs:
