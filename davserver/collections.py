@@ -17,6 +17,7 @@ from radicale import item as radicale_item
 
 from davserver.accounts.directory import AccountError
 from davserver.bulk_insert import NewItem, insert_vcards
+from davserver.bulk_replace import replace_vcards
 
 KINDS = {"VCALENDAR": "calendar", "VADDRESSBOOK": "addressbook"}
 # RFC 6638 schedule inbox and outbox: calendar collections by storage, but they
@@ -161,6 +162,26 @@ class Collections:
                 if new_addressbook is not None:
                     shutil.rmtree(self.folder(path), ignore_errors=True)
                 raise
+
+    def replace(
+        self,
+        path: str,
+        put: Iterable[NewItem],
+        delete: Iterable[str] = (),
+        expect: Mapping[str, str | None] | None = None,
+    ) -> None:
+        """Store many vCards over their hrefs (or as new items) and remove others at once.
+
+        For batches ``write`` would take minutes over (see davserver/bulk_replace.py);
+        refused as a whole, like ``write``, when an item of ``expect`` is no longer so.
+        Each item is written atomically, the batch is not: a crash part way leaves
+        part of it written, so callers record first what they need to put it back.
+        """
+        put, delete = list(put), list(delete)
+        with self._storage.acquire_lock("w"):
+            collection = self._collection(path)
+            self._check_unchanged(path, collection, expect or {})
+            replace_vcards(collection, put, delete)
 
     @staticmethod
     def _refuse_clashes(path: str, collection, cards: list[NewItem]) -> None:

@@ -113,6 +113,7 @@ class Services:
             self.collections,
             DuplicateStore(self.database),
             self.settings.duplicates.default_region,
+            self.settings.duplicates.write_batch,
         )
 
     @cached_property
