@@ -17,7 +17,7 @@ from radicale import item as radicale_item
 
 from davserver.accounts.directory import AccountError
 from davserver.bulk_insert import NewItem, insert_vcards
-from davserver.bulk_replace import replace_vcards
+from davserver.bulk_replace import first_changed, replace_vcards
 
 KINDS = {"VCALENDAR": "calendar", "VADDRESSBOOK": "addressbook"}
 # RFC 6638 schedule inbox and outbox: calendar collections by storage, but they
@@ -180,7 +180,9 @@ class Collections:
         put, delete = list(put), list(delete)
         with self._storage.acquire_lock("w"):
             collection = self._collection(path)
-            self._check_unchanged(path, collection, expect or {})
+            changed = first_changed(collection, expect or {})
+            if changed is not None:
+                raise CollectionChanged(f"{path}{changed} changed meanwhile; nothing was written")
             replace_vcards(collection, put, delete)
 
     @staticmethod

@@ -166,9 +166,11 @@ class Duplicates:
         merged = self._merged(items, group, reference)
         return Proposal(group, reference, merged.card, merged.identical, hidden)
 
-    def _merged(self, items: dict[str, str], group: Group, reference: Card) -> Merged:
+    def _merged(
+        self, items: dict[str, str], group: Group, reference: Card, compare: bool = True
+    ) -> Merged:
         others = [items[card.href] for card in group.cards if card is not reference]
-        return merge_group(items[reference.href], others, self._region)
+        return merge_group(items[reference.href], others, self._region, compare)
 
     def _apply(
         self,
@@ -193,7 +195,7 @@ class Duplicates:
 
     def _change(self, items: dict[str, str], group: Group, reference: Card) -> _Change:
         before: dict[str, str | None] = {card.href: items[card.href] for card in group.cards}
-        merged = self._merged(items, group, reference).card
+        merged = self._merged(items, group, reference, compare=False).card
         return _Change(before, {**dict.fromkeys(before), reference.href: merged})
 
     def _write(self, addressbook: str, batch: list[_Change]) -> list[_Change]:

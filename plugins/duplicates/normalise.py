@@ -23,6 +23,7 @@ here decides what counts as "the same":
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -51,8 +52,12 @@ def email(value: str) -> str:
     return address
 
 
+@functools.lru_cache(maxsize=65536)
 def phone(value: str, region: str) -> str:
-    """E.164 when the number can be read (``tel:`` URIs too), else its digits; "" if none."""
+    """E.164 when the number can be read (``tel:`` URIs too), else its digits; "" if none.
+
+    Remembered: reading a number is the matcher's costliest step, and a merge
+    reads each number of a group again."""
     text = value.strip().removeprefix("tel:")
     try:
         number = phonenumbers.parse(text, region)
