@@ -67,7 +67,7 @@ class _Change:
 
 class Duplicates:
     def __init__(
-        self, collections: Collections, store: DuplicateStore, region: str, batch: int = 500
+        self, collections: Collections, store: DuplicateStore, region: str, batch: int = 100
     ) -> None:
         self._collections = collections
         self._store = store

@@ -22,7 +22,7 @@ class DuplicatesSettings:
         "CH", region, "country of phone numbers written without a country code"
     )
     write_batch: int = option(
-        500,
+        100,
         integer(1, 100_000),
         "cards a merge or an undo writes per hold of the storage's write lock: fewer let"
         " other users' changes in sooner, more finish a merge of thousands of groups sooner",
