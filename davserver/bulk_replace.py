@@ -47,6 +47,10 @@ from radicale import pathutils
 
 from davserver.bulk_insert import NewItem, _cache_entries, _create_all, _remove
 
+# Staging folders and new entries on their way in; ones a crash left behind are
+# removed by the next batch (under the same write lock, so none is in use).
+_TEMPORARY = ".Radicale.tmp-replace-"
+
 
 def replace_vcards(collection, put: list[NewItem], delete: list[str]) -> None:
     """Store ``put`` (over an item of the same href, or as a new one) and remove ``delete``."""
@@ -59,6 +63,7 @@ def replace_vcards(collection, put: list[NewItem], delete: list[str]) -> None:
     history_folder = storage._get_collection_cache_subfolder(folder, ".Radicale.cache", "history")
     for needed in (cache_folder, history_folder):
         storage._makedirs_synced(needed)
+    _remove_leftovers((folder, cache_folder, history_folder))
     raws = {item.href: item.text.encode(collection._encoding) for item in put}
     etags = {item.href: radicale_item.get_etag(item.text) for item in put}
     history = _history_entries(history_folder, {**etags, **dict.fromkeys(delete, "")})
@@ -94,9 +99,19 @@ def first_changed(collection, expect: Mapping[str, str | None]) -> str | None:
     return None
 
 
+def _remove_leftovers(folders: tuple[str, ...]) -> None:
+    for folder in folders:
+        for entry in os.scandir(folder):
+            if entry.name.startswith(_TEMPORARY):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.remove(entry.path)
+
+
 @contextlib.contextmanager
 def _staging(folder: str) -> Iterator[str]:
-    staging = tempfile.mkdtemp(prefix=".Radicale.tmp-replace-", dir=folder)
+    staging = tempfile.mkdtemp(prefix=_TEMPORARY, dir=folder)
     try:
         yield staging
     finally:
@@ -126,7 +141,7 @@ def _overwrite_all(folder: str, files: dict[str, bytes]) -> None:
         try:
             descriptor = os.open(os.path.join(folder, name), os.O_WRONLY)
         except FileNotFoundError:
-            descriptor, temporary = tempfile.mkstemp(prefix=".Radicale.tmp-", dir=folder)
+            descriptor, temporary = tempfile.mkstemp(prefix=_TEMPORARY, dir=folder)
             _write(descriptor, content)
             os.replace(temporary, os.path.join(folder, name))
         else:

@@ -361,6 +361,7 @@ def test_a_merge_all_killed_part_way_is_undone_exactly(tmp_path: Path):
     undone = murmeli.cli("contacts", "duplicates", CRASH_BOOK, "--undo", record["id"])
     assert undone.returncode == 0, undone.stderr
     assert stored(folder) == before
+    assert not list(folder.rglob(".Radicale.tmp-replace-*"))  # what the kill left is gone
     merges = murmeli.cli("contacts", "duplicates", CRASH_BOOK, "--merges", "--json")
     assert json.loads(merges.stdout) == []
     listed = json.loads(murmeli.cli("contacts", "duplicates", CRASH_BOOK, "--json").stdout)
