@@ -16,6 +16,7 @@ from radicale import item as radicale_item
 
 from davserver.accounts.directory import AccountError
 from davserver.bulk_insert import NewItem, create_with_vcards, insert_vcards
+from davserver.bulk_replace import first_changed, replace_vcards
 
 KINDS = {"VCALENDAR": "calendar", "VADDRESSBOOK": "addressbook"}
 # RFC 6638 schedule inbox and outbox: calendar collections by storage, but they
@@ -157,6 +158,28 @@ class Collections:
             present = {item.href: item.uid for item in collection.get_all()}
             self._refuse_clashes(path, present, cards)
             insert_vcards(collection, cards)
+
+    def replace(
+        self,
+        path: str,
+        put: Iterable[NewItem],
+        delete: Iterable[str] = (),
+        expect: Mapping[str, str | None] | None = None,
+    ) -> None:
+        """Store many vCards over their hrefs (or as new items) and remove others at once.
+
+        For batches ``write`` would take minutes over (see davserver/bulk_replace.py);
+        refused as a whole, like ``write``, when an item of ``expect`` is no longer so.
+        Each item is written atomically, the batch is not: a crash part way leaves
+        part of it written, so callers record first what they need to put it back.
+        """
+        put, delete = list(put), list(delete)
+        with self._storage.acquire_lock("w"):
+            collection = self._collection(path)
+            changed = first_changed(collection, expect or {})
+            if changed is not None:
+                raise CollectionChanged(f"{path}{changed} changed meanwhile; nothing was written")
+            replace_vcards(collection, put, delete)
 
     @staticmethod
     def _refuse_clashes(path: str, present: Mapping[str, str], cards: list[NewItem]) -> None:

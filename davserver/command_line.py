@@ -80,3 +80,8 @@ def format_table(rows: list[tuple[str, ...]]) -> str:
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows
     )
+
+
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    """"1 group", "2 groups", "0 groups": the noun agrees with the number in messages."""
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"

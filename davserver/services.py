@@ -126,6 +126,7 @@ class Services:
             self.collections,
             DuplicateStore(self.database),
             self.settings.duplicates.default_region,
+            self.settings.duplicates.write_batch,
         )
 
     @cached_property

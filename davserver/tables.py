@@ -152,6 +152,15 @@ duplicate_merges = Table(
     Column("created_at", Integer, nullable=False, index=True),
 )
 
+# A merge being written: committed with its undo record before any card
+# changes, removed once every card is written. One left behind by a crash
+# marks a merge that reached the address book only in part (undo still works).
+unfinished_duplicate_merges = Table(
+    "unfinished_duplicate_merges",
+    metadata,
+    Column("merge_id", String(32), primary_key=True),
+)
+
 # IMAP import (importer/). The identity index of destination folders: rebuilt
 # from the destination when missing, or when its UIDVALIDITY changed; IMAP
 # UIDs and UIDVALIDITY are unsigned 32-bit, hence BigInteger.

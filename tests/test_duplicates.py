@@ -9,6 +9,8 @@ local copy in its next sync.
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -16,7 +18,7 @@ import pytest
 import requests
 import vobject
 
-from tests.murmeli_process import MurmeliServer
+from tests.murmeli_process import MURMELI, MurmeliServer
 from tests.test_vdirsyncer import Vdirsyncer, local_files
 
 CARDS = {
@@ -199,6 +201,7 @@ def test_hide_unhide_then_merge_all_then_undo_restores_exactly(book: Book):
 
     book.cli("--unhide", jd["id"])
     assert [group["id"] for group in book.groups()] == [jd["id"]]
+    assert f"1 group in {book.path}" in book.cli()
 
     output = book.cli("--undo", merged["id"])
     assert "restored 5 cards" in output
@@ -293,3 +296,73 @@ def test_a_vdirsyncer_client_converges_after_a_merge(tmp_path: Path, book: Book)
     assert "TITLE:CEO" in merged
     served = book.request("GET", f"{book.url}tom-1.vcf").text
     assert merged == served.replace("\r\n", "\n")  # vdirsyncer stores LF line ends
+
+
+CRASH_GROUPS = 300
+CRASH_BOOK = "/crash/contacts/"
+
+
+def crash_cards() -> str:
+    """A card and a second one with the same email for each of ``CRASH_GROUPS`` people,
+    and some people alone."""
+    cards = []
+    for number in range(CRASH_GROUPS + 40):
+        email = f"person.{number}@example.org"
+        cards.append(vcard(f"p{number}", [f"FN:Person{number} Keller", f"EMAIL:{email}"]))
+        if number < CRASH_GROUPS:
+            second = [f"FN:Keller Person{number}", f"EMAIL:{email.upper()}", "NOTE:second"]
+            cards.append(vcard(f"s{number}", second))
+    return "".join(cards)
+
+
+def stored(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in folder.glob("*.vcf")}
+
+
+def test_a_merge_all_killed_part_way_is_undone_exactly(tmp_path: Path):
+    """A real merge-all process killed (SIGKILL) once part of its groups are written: its
+    undo record is there, marked unfinished, and undo restores every card exactly."""
+    config = tmp_path / "murmeli.yaml"
+    config.write_text("duplicates:\n  write_batch: 2\n", encoding="utf-8")
+    murmeli = MurmeliServer(tmp_path / "data", config=config)
+    cards = tmp_path / "cards.vcf"
+    cards.write_text(crash_cards(), encoding="utf-8")
+    imported = murmeli.cli(
+        "contacts", "import", str(cards), "--addressbook", CRASH_BOOK, "--new-addressbook", "C"
+    )
+    assert imported.returncode == 0, imported.stderr
+    folder = tmp_path / "data" / "collections" / "collection-root" / CRASH_BOOK.strip("/")
+    before = stored(folder)
+    assert len(before) == 2 * CRASH_GROUPS + 40
+
+    merging = subprocess.Popen(
+        [*MURMELI, "contacts", "duplicates", CRASH_BOOK, "--merge-all"],
+        env=murmeli.environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while sum(1 for _ in folder.glob("*.vcf")) == len(before):  # no group written yet
+        assert merging.poll() is None, merging.stderr.read()
+        assert time.monotonic() < deadline, "merge-all wrote nothing in 120 s"
+    merging.kill()
+    assert merging.wait() == -9  # killed, not finished
+    merging.stderr.close()
+    assert len(before) - CRASH_GROUPS < len(stored(folder)) < len(before)  # part way
+
+    listed = murmeli.cli("contacts", "duplicates", CRASH_BOOK, "--merges", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (record,) = json.loads(listed.stdout)
+    assert record["finished"] is False
+    assert len(record["restores"]) == len(before) - 40
+    assert "unfinished" in murmeli.cli("contacts", "duplicates", CRASH_BOOK, "--merges").stdout
+
+    undone = murmeli.cli("contacts", "duplicates", CRASH_BOOK, "--undo", record["id"])
+    assert undone.returncode == 0, undone.stderr
+    assert stored(folder) == before
+    assert not list(folder.rglob(".Radicale.tmp-replace-*"))  # what the kill left is gone
+    merges = murmeli.cli("contacts", "duplicates", CRASH_BOOK, "--merges", "--json")
+    assert json.loads(merges.stdout) == []
+    listed = json.loads(murmeli.cli("contacts", "duplicates", CRASH_BOOK, "--json").stdout)
+    assert len(listed["groups"]) == CRASH_GROUPS

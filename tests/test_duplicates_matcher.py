@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import vobject
 
 from plugins.duplicates import normalise
@@ -42,7 +43,9 @@ def test_phone_numbers_become_e164_in_the_default_region():
 def test_names_compare_as_folded_word_sets_with_nicknames():
     assert normalise.name_tokens("Dupont Jean") == normalise.name_tokens("jean DUPONT")
     assert normalise.name_tokens("Hélène Müller") == normalise.name_tokens("Helene Muller")
-    assert normalise.name_tokens("Bob Smith") == normalise.name_tokens("Robert Smith")
+    assert normalise.names_agree(
+        normalise.name_tokens("Bob Smith"), normalise.name_tokens("Robert Smith")
+    )
     assert normalise.names_agree(
         normalise.name_tokens("J. Dupont"), normalise.name_tokens("Jean-Pierre Dupont")
     )
@@ -91,6 +94,25 @@ def test_nickname_with_the_same_phone_merges():
     ) == [["a", "b"]]
 
 
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Ann Lee", "Annie Lee"),
+        ("Kate Moser", "Katherine Moser"),
+        ("Liz Weber", "Elizabeth Weber"),
+        ("Bill Graf", "William Graf"),
+        ("Hans Frei", "Johannes Frei"),
+        ("J. Smith", "John Smith"),
+        ("Smith, J.", "Annie John Smith"),
+    ],
+)
+def test_a_nickname_or_an_initial_with_the_same_email_merges(first: str, second: str):
+    assert groups_of(
+        vcard("a", first, "EMAIL:shared@example.org"),
+        vcard("b", second, "EMAIL:Shared@Example.org"),
+    ) == [["a", "b"]]
+
+
 def test_same_name_and_birthday_merges_even_without_year():
     assert groups_of(
         vcard("a", "Lea Brunner", "BDAY:1985-03-02"),
@@ -107,6 +129,25 @@ def test_two_jean_martins_with_different_emails_stay_apart():
             vcard("a", "Jean Martin", "EMAIL:jean.martin@acme.example", "ORG:Acme"),
             vcard("b", "Jean Martin", "EMAIL:jmartin@globex.example", "ORG:Acme"),
         )
+        == []
+    )
+
+
+def test_two_names_that_are_nicknames_of_a_third_stay_apart():
+    """"Chris" is short for both, but Christian and Christina are two people."""
+    assert (
+        groups_of(
+            vcard("a", "Christian Meier", "EMAIL:meier@example.org"),
+            vcard("b", "Christina Meier", "EMAIL:meier@example.org"),
+        )
+        == []
+    )
+
+
+def test_a_nickname_with_only_the_same_company_stays_apart():
+    """Name evidence needs the same words; a nickname counts beside an email or phone."""
+    assert (
+        groups_of(vcard("a", "Bob Smith", "ORG:Acme"), vcard("b", "Robert Smith", "ORG:Acme"))
         == []
     )
 

@@ -2,15 +2,17 @@
 
 Without an action it lists the groups (``--json``: each with its id, UIDs,
 proposed reference and merged card). A merge prints the undo id alone on the
-last line, so scripts can take it with ``tail -n 1``.
+last line, so scripts can take it with ``tail -n 1``; ``--merges`` lists the
+undo ids, also of a merge a crash stopped part way.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 
-from davserver.command_line import UsageError, load_services, print_table
+from davserver.command_line import UsageError, counted, load_services, print_table
 from plugins.contacts_cli import contacts_actions
 from plugins.duplicates.cards import content_lines, unescape
 from plugins.duplicates.duplicates import Duplicates, Proposal
@@ -30,6 +32,9 @@ def register(subcommands, common: argparse.ArgumentParser) -> None:
     action.add_argument("--hide", metavar="GROUP", help="do not propose this group again")
     action.add_argument("--unhide", metavar="GROUP", help="propose a hidden group again")
     action.add_argument("--undo", metavar="MERGE", help="put back what a merge changed")
+    action.add_argument(
+        "--merges", action="store_true", help="list the merges that can be undone, newest first"
+    )
     duplicates.add_argument(
         "--reference", metavar="UID", help="with --merge: the card to keep (default: proposed)"
     )
@@ -50,9 +55,12 @@ def run(args: argparse.Namespace) -> int:
     elif args.unhide:
         finder.unhide(book, args.unhide)
         print(f"group {args.unhide} of {book} is proposed again")
+    elif args.merges:
+        _list_merges(finder.merges(owner, book), book, args.json)
     elif args.undo:
         record = finder.undo(owner, args.undo)
-        _print(args, {"undone": record.id}, f"restored {len(record.before)} cards of {book}")
+        restored = counted(len(record.before), "card")
+        _print(args, {"undone": record.id}, f"restored {restored} of {book}")
     else:
         _list(finder.proposals(book, args.show_hidden), book, args.json)
     return 0
@@ -70,7 +78,7 @@ def _merge(finder: Duplicates, owner: str, book: str, args: argparse.Namespace) 
     _print(
         args,
         record.as_json(),
-        f"merged {len(record.before)} cards into {len(record.after) - removed};"
+        f"merged {counted(len(record.before), 'card')} into {len(record.after) - removed};"
         f" undo with --undo {record.id} (kept 30 days)\n{record.id}",
     )
     return 0
@@ -94,7 +102,28 @@ def _list(proposals: list[Proposal], book: str, as_json: bool) -> None:
             )
         )
     print_table(rows)
-    print(f"{len(proposals)} groups in {book}")
+    print(f"{counted(len(proposals), 'group')} in {book}")
+
+
+def _list_merges(records: list[MergeRecord], book: str, as_json: bool) -> None:
+    """Each merge with its undo id; "unfinished" when it was stopped part way (undo puts
+    back what it wrote)."""
+    if as_json:
+        print(json.dumps([record.as_json() for record in records], indent=1))
+        return
+    rows = [("MERGE", "CARDS", "MERGED AT (UTC)", "STATE")]
+    for record in records:
+        merged_at = datetime.fromtimestamp(record.created_at, UTC)
+        rows.append(
+            (
+                record.id,
+                str(len(record.before)),
+                merged_at.strftime("%Y-%m-%d %H:%M"),
+                "finished" if record.finished else "unfinished",
+            )
+        )
+    print_table(rows)
+    print(f"{counted(len(records), 'merge')} of {book} to undo with --undo MERGE")
 
 
 def _print(args: argparse.Namespace, value: dict, text: str) -> None:

@@ -48,10 +48,13 @@ class Merged:
     identical: list[str]  # properties every card has, with the same values on each
 
 
-def merge_group(reference: str, others: Sequence[str], region: str) -> Merged:
-    """The reference card's text with the details of ``others`` added as described above."""
+def merge_group(
+    reference: str, others: Sequence[str], region: str, compare: bool = True
+) -> Merged:
+    """The reference card's text with the details of ``others`` added as described above;
+    without ``compare``, ``identical`` is left empty (a merge does not show it)."""
     merged, *parsed = (vobject.readOne(text) for text in (reference, *others))
-    identical = _identical([merged, *parsed], region)
+    identical = _identical([merged, *parsed], region) if compare else []
     known = {_key(line, region) for line in merged.getChildren()}
     groups = {line.group.lower() for line in merged.getChildren() if line.group}
     for card in parsed:

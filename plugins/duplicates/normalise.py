@@ -13,38 +13,25 @@ here decides what counts as "the same":
   still matches itself.
 * Names: accents stripped (NFKD), case-folded, split into tokens at anything
   that is not a letter or digit, and compared as a set, so "Dupont Jean",
-  "jean dupont" and "Jean-Dupont" are one name. Common nicknames map to their
-  full form through the small table ``NICKNAMES`` (only unambiguous ones).
+  "jean dupont" and "Jean-Dupont" are one name. Names *agree* (may be one
+  person's) when one is contained in the other, word by word, where a word
+  also agrees with its initial ("J.") and with its nicknames ("Annie" for
+  "Ann", ``given_names``).
 * Birthdays: ``(year or None, month, day)`` from ``1980-05-17``, ``19800517``
   or the year-less ``--0517``.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 import phonenumbers
 
-GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+from plugins.duplicates import given_names
 
-# Full form -> nicknames. Kept small on purpose: a nickname that stands for
-# several names (Alex, Chris, Sam) would turn a coincidence into evidence.
-_NICKNAME_TABLE = {
-    "robert": ("bob", "bobby", "rob", "robbie"),
-    "william": ("bill", "billy", "will", "willy"),
-    "james": ("jim", "jimmy"),
-    "katherine": ("kate", "katie", "kathy", "catherine", "kathryn"),
-    "johannes": ("hans", "johann"),
-    "elizabeth": ("liz", "lizzie", "beth", "betty"),
-    "michael": ("mike", "mick"),
-    "thomas": ("tom", "tommy"),
-    "richard": ("dick", "rick", "richie"),
-    "margaret": ("maggie", "peggy", "meg"),
-    "joseph": ("joe", "sepp", "josef"),
-    "friedrich": ("fritz",),
-}
-NICKNAMES = {nick: full for full, nicks in _NICKNAME_TABLE.items() for nick in nicks}
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 _NON_WORD = re.compile(r"[^\w]+|_+")
 _NON_DIGIT = re.compile(r"\D+")
@@ -65,8 +52,12 @@ def email(value: str) -> str:
     return address
 
 
+@functools.lru_cache(maxsize=65536)
 def phone(value: str, region: str) -> str:
-    """E.164 when the number can be read (``tel:`` URIs too), else its digits; "" if none."""
+    """E.164 when the number can be read (``tel:`` URIs too), else its digits; "" if none.
+
+    Remembered: reading a number is the matcher's costliest step, and a merge
+    reads each number of a group again."""
     text = value.strip().removeprefix("tel:")
     try:
         number = phonenumbers.parse(text, region)
@@ -84,8 +75,8 @@ def fold(value: str) -> str:
 
 
 def name_tokens(value: str) -> frozenset[str]:
-    """The set of a name's words, folded, nicknames replaced by the full name."""
-    return frozenset(NICKNAMES.get(token, token) for token in _NON_WORD.split(fold(value)) if token)
+    """The set of a name's words, folded."""
+    return frozenset(token for token in _NON_WORD.split(fold(value)) if token)
 
 
 def text(value: str) -> str:
@@ -109,11 +100,12 @@ def birthdays_agree(first: Birthday, second: Birthday) -> bool:
 
 
 def names_agree(first: frozenset[str], second: frozenset[str]) -> bool:
-    """One name is contained in the other; an initial matches any word it begins.
+    """One name is contained in the other; an initial matches any word it begins, a
+    nickname its full form.
 
-    "Jean Dupont" agrees with "Jean-Pierre Dupont" and "J. Dupont"; "Jean
-    Dupont" and "Marie Dupont" do not agree (and neither does a missing name
-    disagree with anything).
+    "Jean Dupont" agrees with "Jean-Pierre Dupont" and "J. Dupont", "Annie Lee"
+    with "Ann Lee"; "Jean Dupont" and "Marie Dupont" do not agree (and neither
+    does a missing name disagree with anything).
     """
     if not first or not second:
         return True
@@ -122,7 +114,7 @@ def names_agree(first: frozenset[str], second: frozenset[str]) -> bool:
 
 
 def _token_agrees(token: str, other: str) -> bool:
-    if token == other:
+    if token == other or given_names.related(token, other):
         return True
     return (len(token) == 1 and other.startswith(token)) or (
         len(other) == 1 and token.startswith(other)

@@ -7,7 +7,7 @@ from typing import Any
 
 import phonenumbers
 
-from config.schema import option
+from config.schema import integer, option
 
 
 def region(value: Any) -> str:
@@ -20,4 +20,10 @@ def region(value: Any) -> str:
 class DuplicatesSettings:
     default_region: str = option(
         "CH", region, "country of phone numbers written without a country code"
+    )
+    write_batch: int = option(
+        100,
+        integer(1, 100_000),
+        "cards a merge or an undo writes per hold of the storage's write lock: fewer let"
+        " other users' changes in sooner, more finish a merge of thousands of groups sooner",
     )
