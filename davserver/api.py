@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 from davserver.accounts.authenticator import Authenticator
 from davserver.accounts.directory import AccountError, Directory, User
+from davserver.logs import shortened
 
 logger = logging.getLogger("murmeli.api")
 MAX_JSON_BODY = 1024 * 1024
@@ -70,6 +71,8 @@ class Request:
             value = json.loads(raw or b"{}")
         except (ValueError, UnicodeDecodeError) as error:
             raise HttpError(400, f"body is not valid JSON: {error}") from None
+        except RecursionError:
+            raise HttpError(400, "body is not valid JSON: nested too deep") from None
         if not isinstance(value, dict):
             raise HttpError(400, "body must be a JSON object")
         return value
@@ -137,7 +140,12 @@ class Api:
             user = None if public else self._user(environ)
             if user is None and not public:
                 return self._challenge()
-            return self._call(handler, Request(environ, method, path, user, match.groupdict()))
+            params = match.groupdict()
+            if "token" in params:
+                # The logs (the access log reads PATH_INFO last) keep no link secret.
+                path = path.replace(params["token"], shortened(params["token"]))
+                environ["PATH_INFO"] = path
+            return self._call(handler, Request(environ, method, path, user, params))
         if self._user(environ) is None:
             return self._challenge()
         if allowed:

@@ -177,6 +177,14 @@ class Collections:
         with self._storage.acquire_lock("r"):
             return {item.uid for item in self._collection(path).get_all()}
 
+    def properties(self, path: str) -> dict[str, str] | None:
+        """The properties stored for the collection at ``path``; None when it is none."""
+        with self._storage.acquire_lock("r"):
+            found = next(iter(self._storage.discover(path)), None)
+            if not isinstance(found, storage.BaseCollection):
+                return None
+            return dict(found.get_meta() or {})
+
     def provide(self, path: str, props: Mapping[str, str]) -> bool:
         """Create the collection at ``path`` with ``props`` unless it exists; True if created.
         For collections an account needs but did not get on its first login."""

@@ -38,7 +38,7 @@ def serve(services: Services) -> None:
         server_name="murmeli",
         shutdown_timeout=10,
     )
-    server.max_request_body_size = settings.max_body_size
+    server.max_request_body_size = application.largest_body
     scheme = "http"
     if settings.tls.certificate and settings.tls.key:
         server.ssl_adapter = BuiltinSSLAdapter(str(settings.tls.certificate), str(settings.tls.key))
