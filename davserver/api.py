@@ -8,7 +8,6 @@ whose body says why; anything else is logged and answered 500 with no detail.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import re
@@ -184,6 +183,6 @@ def basic_credentials(environ: dict) -> tuple[str, str] | None:
         return None
     try:
         login, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
         return None
     return login, password

@@ -1,7 +1,10 @@
 """Process-wide logging: one format for Murmeli and Radicale, Radicale kept quiet by default.
 
 Radicale writes several info lines per request; Murmeli's access log writes
-one, so Radicale only speaks at warning level unless debugging.
+one, so Radicale only speaks at warning level unless debugging. Radicale
+logs a client's bad request (an unparsable iCalendar file) as a warning with
+the parser's traceback; the warning's one line says what was wrong, so the
+traceback is kept for debugging only.
 
 Log lines quote what clients send (paths, login names), so every message is
 written with its control characters escaped: a newline in a user name cannot
@@ -26,6 +29,12 @@ class EscapingFormatter(logging.Formatter):
         return super().formatMessage(record)
 
 
+def _without_traceback(record: logging.LogRecord) -> bool:
+    if record.levelno == logging.WARNING:
+        record.exc_info = record.exc_text = None
+    return True
+
+
 def shortened(secret: str) -> str:
     """A link secret as access logs show it."""
     return f"{secret[:_LOGGED_SECRET_CHARS]}…"
@@ -37,4 +46,7 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("radicale").setLevel("DEBUG" if level == "debug" else "WARNING")
+    radicale = logging.getLogger("radicale")
+    radicale.setLevel("DEBUG" if level == "debug" else "WARNING")
+    if level != "debug":
+        radicale.addFilter(_without_traceback)

@@ -44,7 +44,7 @@ def check_xml(body: bytes) -> PropertyUpdate:
             raise Refused("400 Bad Request", f"XML nested deeper than {MAX_DEPTH} levels")
         if len(stack) >= 4 and stack[-2] == _PROP and stack[-3] in (_SET, _REMOVE):
             target = update.added if stack[-3] == _SET else update.removed
-            target.add(make_human_tag(_clark(name)))
+            target.add(_radicale_name(name))
 
     def declaration(*_: object) -> None:
         raise Refused("400 Bad Request", "XML with DTD or entity declarations is refused")
@@ -58,7 +58,7 @@ def check_xml(body: bytes) -> PropertyUpdate:
     return update
 
 
-def _clark(name: str) -> str:
-    """expat's ``namespace name`` as ElementTree's ``{namespace}name``."""
+def _radicale_name(name: str) -> str:
+    """expat's ``namespace name`` as Radicale files the property: ``D:displayname``."""
     namespace, _, local = name.rpartition(" ")
-    return f"{{{namespace}}}{local}" if namespace else local
+    return make_human_tag(f"{{{namespace}}}{local}") if namespace else local
