@@ -56,8 +56,10 @@ def nested_xml(outer: bytes) -> bytes:
     return (
         b'<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:"><d:set><d:prop>'
         + outer
-        + b"<x>" * DEEP
-        + b"</x>" * DEEP
+        + b'<x:deep xmlns:x="urn:x">'
+        + b"<x:a>" * DEEP
+        + b"</x:a>" * DEEP
+        + b"</x:deep>"
         + b"</d:prop></d:set></d:propertyupdate>"
     )
 
