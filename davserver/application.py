@@ -95,11 +95,6 @@ class Application:
             )
         return body
 
-    @property
-    def largest_body(self) -> int:
-        """The largest body any route accepts: the HTTP server's own limit."""
-        return max([self._max_body_size, *(limit for _, limit in self._upload_limits)])
-
     def _dispatch(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         try:
             decode_names(environ)
