@@ -155,9 +155,7 @@ def test_vdirsyncer_specialchars(server, user, monkeypatch):
     async def run() -> None:
         async with aiohttp.TCPConnector(limit_per_host=4) as connector:
             account = {"username": user[0], "password": user[1], "connector": connector}
-            created = await CalDAVStorage.create_collection(
-                collection, url=server.url, **account
-            )
+            created = await CalDAVStorage.create_collection(collection, url=server.url, **account)
             storage = CalDAVStorage(url=created["url"], **account)
             item = Item(event(uid, "Special"))
             href, etag = await storage.upload(item)
