@@ -205,3 +205,31 @@ def test_a_bad_calendar_upload_logs_one_line(server, accounts):
 
 def _is_json(answer: requests.Response) -> bool:
     return answer.headers.get("Content-Type", "").startswith("application/json")
+
+
+def proppatch(names: list[str], value: str = "v") -> bytes:
+    props = "".join(f"<x:{name}>{value}</x:{name}>" for name in names)
+    return (
+        '<?xml version="1.0"?><d:propertyupdate xmlns:d="DAV:" xmlns:x="urn:example:props">'
+        f"<d:set><d:prop>{props}</d:prop></d:set></d:propertyupdate>"
+    ).encode()
+
+
+def test_properties_per_collection_are_capped(server, accounts):
+    user, _ = accounts
+    url = f"{server.url}/{user[0]}/calendar/"
+    first = requests.request(
+        "PROPPATCH", url, data=proppatch([f"p{i}" for i in range(60)]), auth=user
+    )
+    assert first.status_code == 207, first.text
+    more = requests.request(
+        "PROPPATCH", url, data=proppatch([f"q{i}" for i in range(60)]), auth=user
+    )
+    assert more.status_code == 403
+    assert "at most 100 properties" in more.text
+    large = requests.request("PROPPATCH", url, data=proppatch(["big"], "x" * 300_000), auth=user)
+    assert large.status_code == 403
+    assert "bytes" in large.text
+    found = requests.request("PROPFIND", url, auth=user, headers={"Depth": "0"})
+    assert "p59" in found.text
+    assert "q0" not in found.text and "xxxxxxxxxx" not in found.text
