@@ -54,6 +54,16 @@ def checked_path(path: str) -> str:
     return path
 
 
+def checked_display_name(name: str) -> str:
+    """``name`` if clients can be shown it: not blank, no control characters (XML, which
+    carries it to them, cannot hold most of them)."""
+    if not name.strip() or any(unicodedata.category(char) == "Cc" for char in name):
+        raise AccountError(
+            f"invalid name {name!r}: it must not be blank nor hold control characters"
+        )
+    return name
+
+
 class Collections:
     def __init__(self, configuration: config.Configuration) -> None:
         self._configuration = configuration
@@ -231,6 +241,7 @@ class Collections:
 
     def _create_addressbook(self, path: str, name: str) -> None:
         checked_path(path)
+        checked_display_name(name)
         if next(iter(self._storage.discover(path)), None) is not None:
             raise AccountError(f"{path} already exists")
         self._storage.create_collection(path, props={"tag": "VADDRESSBOOK", "D:displayname": name})

@@ -4,7 +4,8 @@ cheroot hands over the request path, query and headers as PEP 3333 asks: the
 raw bytes decoded as Latin-1. Radicale and Murmeli's routes expect the text the
 client meant, UTF-8, so the path, the query string and the ``Destination`` of
 MOVE and COPY are decoded once, here, for every route; a name that is not
-UTF-8 is refused rather than stored as mojibake.
+UTF-8, or too long to be a file name, is refused rather than stored as mojibake
+or failing in storage.
 
 Headers that Radicale would crash on (500) or guess at are checked here too: a
 malformed ``Authorization: Basic`` and a ``Depth`` other than 0, 1 or infinity.
@@ -17,6 +18,8 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+
+from davserver.collections import MAX_NAME_BYTES
 
 _DEPTHS = frozenset({"0", "1", "infinity"})
 _CHUNK = 64 * 1024
@@ -45,6 +48,11 @@ def decode_names(environ: dict) -> None:
             environ[key] = value.encode("latin-1").decode("utf-8")
         except UnicodeError:
             raise Refused("400 Bad Request", f"the {what} is not valid UTF-8") from None
+    # Each name is a file name in Radicale's storage: longer ones fail there (500).
+    if any(len(name.encode()) > MAX_NAME_BYTES for name in environ.get("PATH_INFO", "").split("/")):
+        raise Refused(
+            "400 Bad Request", f"a name in the path is longer than {MAX_NAME_BYTES} bytes"
+        )
 
 
 def check_headers(environ: dict) -> None:

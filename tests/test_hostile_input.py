@@ -22,7 +22,13 @@ BROKEN_EVENT = (
     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:broken\r\n"
     "DTSTART:tomorrow-ish\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 )
-CARD = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c1\r\nFN:Ann Example\r\nN:Example;Ann;;;\r\nEND:VCARD\r\n"
+GOOD_EVENT = BROKEN_EVENT.replace("tomorrow-ish", "20270101T100000Z").replace(
+    "UID:broken", "DTSTAMP:20270101T000000Z\r\nUID:good"
+)
+CARD = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:c1\r\nFN:Ann Example\r\nN:Example;Ann;;;\r\n"
+    "EMAIL:ann@example.org\r\nEND:VCARD\r\n"
+)
 BAD_NAMES = (".hidden", "a\x00b", "x" * 300, "..\\..\\", "..", ".")
 
 
@@ -112,15 +118,6 @@ def hostile(user: str, other: str) -> list[tuple[Probe, bool]]:
                 ),
                 True,
             ),
-            (
-                Probe(
-                    "POST",
-                    f"/api/contacts/imports?addressbook={own}/&new_addressbook={quoted}",
-                    {"Content-Type": "text/vcard"},
-                    CARD.encode(),
-                ),
-                True,
-            ),
             (Probe("MKCOL", f"{own}/{quoted}/"), True),
         ]
     probes += [
@@ -138,11 +135,20 @@ def hostile(user: str, other: str) -> list[tuple[Probe, bool]]:
         ),
         (Probe("PROPFIND", f"{own}/calendar/", {"Depth": "1"}, nested_xml(b"")), True),
         (Probe("REPORT", f"{own}/calendar/", {"Depth": "1"}, nested_xml(b"")), True),
-        (Probe("PUT", f"{own}/calendar/{'n' * 300}.ics", {}, BROKEN_EVENT.encode()), True),
+        (
+            Probe(
+                "POST",
+                f"/api/contacts/imports?addressbook={own}/&new_addressbook=a%00b",
+                {"Content-Type": "text/vcard"},
+                CARD.encode(),
+            ),
+            True,
+        ),
+        (Probe("PUT", f"{own}/calendar/{'n' * 300}.ics", {}, GOOD_EVENT.encode()), True),
         (Probe("PUT", f"{own}/calendar/broken.ics", {}, BROKEN_EVENT.encode()), True),
         (Probe("PROPFIND", f"{own}/calendar/", {"Depth": "banana"}), True),
         (Probe("GET", f"{own}/calendar/%FF%FE.ics"), True),
-        (Probe("MOVE", f"{own}/calendar/x.ics", {"Destination": f"{own}/calendar/%FF.ics"}), True),
+        (Probe("MOVE", f"{own}/calendar/x.ics", {"Destination": f"{own}/calendar/\xff.ics"}), True),
     ]
     return probes
 
