@@ -142,7 +142,8 @@ class Api:
             params = match.groupdict()
             if "token" in params:
                 # The logs (the access log reads PATH_INFO last) keep no link secret.
-                path = path.replace(params["token"], shortened(params["token"]))
+                start, end = match.span("token")
+                path = path[:start] + shortened(params["token"]) + path[end:]
                 environ["PATH_INFO"] = path
             return self._call(handler, Request(environ, method, path, user, params))
         if self._user(environ) is None:

@@ -29,6 +29,7 @@ from davserver.xml_bodies import check_xml
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 access_log = logging.getLogger("murmeli.access")
 _XML_METHODS = frozenset({"PROPFIND", "PROPPATCH", "REPORT", "MKCOL", "MKCALENDAR"})
+_CREATING = frozenset({"MKCOL", "MKCALENDAR"})
 # Radicale's log lines say where they come from; the client only needs the cause.
 _LOG_PREFIX = re.compile(r"^Bad \w+ request on '[^']*'(?: \([^)]*\))?: ")
 _radicale_logger = logging.getLogger("radicale")
@@ -106,7 +107,7 @@ class Application:
                     return mounted(environ, start_response)
             self._check_xml(environ, path)
         except Refused as refused:
-            return refusal(environ, start_response, refused.status, refused.reason)
+            return _refusal(environ, start_response, refused.status, refused.reason)
         return self._dav_with_reasons(environ, start_response)
 
     def _body_limit(self, path: str) -> int:
@@ -123,8 +124,8 @@ class Application:
         body = environ["wsgi.input"].read(length)
         environ["wsgi.input"] = io.BytesIO(body)
         update = check_xml(body)
-        if method == "PROPPATCH":
-            self._property_limits.check(path, update, len(body))
+        if method == "PROPPATCH" or method in _CREATING:
+            self._property_limits.check(path, update, len(body), method in _CREATING)
 
     def _dav_with_reasons(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         self._last_warning.take()
@@ -160,7 +161,7 @@ def plain_text(
     return [data]
 
 
-def refusal(environ: dict, start_response: Callable, status: str, reason: str) -> list[bytes]:
+def _refusal(environ: dict, start_response: Callable, status: str, reason: str) -> list[bytes]:
     """A refused request's answer: JSON under ``/api/`` like every answer there, else text."""
     if not environ.get("PATH_INFO", "").startswith("/api/"):
         return plain_text(start_response, status, reason)

@@ -3,7 +3,7 @@
 Radicale keeps a collection's properties in one file it rewrites and reads
 whole on every request to the collection; without a cap a client could make
 every later request slow, or fill the disk one PROPPATCH at a time. Checked
-before Radicale stores anything, so a refused PROPPATCH changes nothing.
+before Radicale stores anything, so a refused PROPPATCH (or MKCOL) changes nothing.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ class PropertyLimits:
         self._max_count = max_count
         self._max_bytes = max_bytes
 
-    def check(self, path: str, update: PropertyUpdate, body_size: int) -> None:
-        """Refuse (403) a PROPPATCH that would leave the collection over a limit."""
+    def check(self, path: str, update: PropertyUpdate, body_size: int, new: bool) -> None:
+        """Refuse (403) a PROPPATCH, or the making of a ``new`` collection (MKCOL,
+        MKCALENDAR), that would leave the collection over a limit."""
         if not update.added:
             return
-        present = self._stored(path)
+        present = {} if new else self._stored(path)
         if present is None:
             return  # not a collection: Radicale answers
         names = (set(present) | update.added) - update.removed

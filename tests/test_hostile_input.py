@@ -236,6 +236,10 @@ def test_properties_per_collection_are_capped(server, accounts):
     large = requests.request("PROPPATCH", url, data=proppatch(["big"], "x" * 300_000), auth=user)
     assert large.status_code == 403
     assert "bytes" in large.text
+    crowded = proppatch([f"r{i}" for i in range(101)]).replace(b"propertyupdate", b"mkcol")
+    made = requests.request("MKCOL", f"{server.url}/{user[0]}/crowded/", data=crowded, auth=user)
+    assert made.status_code == 403
+    assert "at most 100 properties" in made.text
     found = requests.request("PROPFIND", url, auth=user, headers={"Depth": "0"})
     assert "p59" in found.text
     assert "q0" not in found.text and "xxxxxxxxxx" not in found.text
