@@ -155,14 +155,7 @@ def hostile(user: str, other: str) -> list[tuple[Probe, bool]]:
 
 @pytest.fixture
 def accounts(server):
-    user = server.add_user("hostile")
-    other = server.add_user("other")
-    for auth in (user, other):
-        answer = requests.request(
-            "PROPFIND", f"{server.url}/{auth[0]}/", auth=auth, headers={"Depth": "0"}
-        )
-        assert answer.status_code == 207
-    return user, other
+    return server.add_dav_user("hostile"), server.add_dav_user("other")
 
 
 def test_every_hostile_request_gets_a_4xx_with_a_reason(server, accounts):

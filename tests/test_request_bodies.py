@@ -41,12 +41,7 @@ def cards(total: int) -> bytes:
 
 @pytest.fixture
 def user(server):
-    auth = server.add_user("bodies")
-    answer = requests.request(
-        "PROPFIND", f"{server.url}/{auth[0]}/", auth=auth, headers={"Depth": "1"}
-    )
-    assert answer.status_code == 207
-    return auth
+    return server.add_dav_user("bodies")
 
 
 def test_a_chunked_body_is_stored(server, user):

@@ -47,12 +47,7 @@ MKCALENDAR = (
 
 @pytest.fixture
 def user(server):
-    auth = server.add_user("names")
-    answer = requests.request(
-        "PROPFIND", f"{server.url}/{auth[0]}/", auth=auth, headers={"Depth": "0"}
-    )
-    assert answer.status_code == 207
-    return auth
+    return server.add_dav_user("names")
 
 
 def hrefs(answer: requests.Response) -> set[str]:
