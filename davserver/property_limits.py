@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from davserver.accounts.directory import AccountError
 from davserver.request_entry import Refused
 from davserver.xml_bodies import PropertyUpdate
 
@@ -29,9 +30,12 @@ class PropertyLimits:
         MKCALENDAR), that would leave the collection over a limit."""
         if not update.added:
             return
-        present = {} if new else self._stored(path)
+        try:
+            present = {} if new else self._stored(path)
+        except AccountError:
+            present = None
         if present is None:
-            return  # not a collection: Radicale answers
+            return  # no collection there, or a name Radicale refuses: Radicale answers
         names = (set(present) | update.added) - update.removed
         if len(names) > self._max_count:
             raise Refused(

@@ -147,6 +147,7 @@ def hostile(user: str, other: str) -> list[tuple[Probe, bool]]:
         (Probe("PUT", f"{own}/calendar/{'n' * 300}.ics", {}, GOOD_EVENT.encode()), True),
         (Probe("PUT", f"{own}/calendar/broken.ics", {}, BROKEN_EVENT.encode()), True),
         (Probe("PROPFIND", f"{own}/calendar/", {"Depth": "banana"}), True),
+        (Probe("PROPPATCH", f"{own}/.hidden/", {}, proppatch(["p"])), True),
         (Probe("GET", f"{own}/calendar/%FF%FE.ics"), True),
         (Probe("MOVE", f"{own}/calendar/x.ics", {"Destination": f"{own}/calendar/\xff.ics"}), True),
     ]
