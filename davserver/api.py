@@ -11,7 +11,6 @@ delay as in the DAV tree, and counts towards the lock-out.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import random
@@ -25,6 +24,7 @@ from urllib.parse import parse_qsl
 from davserver import csrf
 from davserver.accounts.authenticator import ACCOUNT_PASSWORD, Authenticator, Login
 from davserver.accounts.directory import AccountError, Directory, User
+from davserver.logs import shortened
 
 logger = logging.getLogger("murmeli.api")
 MAX_JSON_BODY = 1024 * 1024
@@ -83,6 +83,8 @@ class Request:
             value = json.loads(raw or b"{}")
         except (ValueError, UnicodeDecodeError) as error:
             raise HttpError(400, f"body is not valid JSON: {error}") from None
+        except RecursionError:
+            raise HttpError(400, "body is not valid JSON: nested too deep") from None
         if not isinstance(value, dict):
             raise HttpError(400, "body must be a JSON object")
         return value
@@ -183,6 +185,11 @@ class Api:
             if refusal:
                 return error_response(*refusal)
             params = match.groupdict()
+            if "token" in params:
+                # The logs (the access log reads PATH_INFO last) keep no link secret.
+                start, end = match.span("token")
+                path = path[:start] + shortened(params["token"]) + path[end:]
+                environ["PATH_INFO"] = path
             if route.public:
                 return self._call(route.handler, Request(environ, method, path, None, params))
             login, user = self._login(environ)
@@ -253,6 +260,6 @@ def basic_credentials(environ: dict) -> tuple[str, str] | None:
         return None
     try:
         login, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
         return None
     return login, password

@@ -7,11 +7,12 @@ had made them.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import vobject
-from radicale import config, storage
+from radicale import config, pathutils, storage
 from radicale import item as radicale_item
 
 from davserver.accounts.directory import AccountError
@@ -22,10 +23,45 @@ KINDS = {"VCALENDAR": "calendar", "VADDRESSBOOK": "addressbook"}
 # RFC 6638 schedule inbox and outbox: calendar collections by storage, but they
 # hold iTIP messages, not anyone's events (plugins/scheduling).
 SCHEDULE_MAILBOXES = frozenset({"schedule-inbox", "schedule-outbox"})
+# Each segment becomes one file name; most file systems allow 255 bytes.
+MAX_NAME_BYTES = 255
 
 
 class CollectionChanged(AccountError):
     """An item is no longer as the caller read it: the write was refused as a whole."""
+
+
+def checked_path(path: str) -> str:
+    """``path`` (``/owner/collection/``) if Radicale can store it, else ``AccountError``.
+
+    Clients name collections in API requests; Radicale's storage asserts what
+    its own request handling made sure of: no ``.`` or ``..`` segment, no hidden
+    (leading dot) or control-character name, each name one file name long.
+    """
+    names = path.strip("/").split("/")
+    for name in names:
+        if (
+            not pathutils.is_safe_filesystem_path_component(name)
+            or len(name.encode()) > MAX_NAME_BYTES
+            or any(unicodedata.category(char) == "Cc" for char in name)
+        ):
+            raise AccountError(
+                f"invalid path {path!r}: each name must be 1 to {MAX_NAME_BYTES} bytes, "
+                "not start with a dot nor hold control characters"
+            )
+    if not path.startswith("/"):
+        raise AccountError(f"invalid path {path!r}: it must start with /")
+    return path
+
+
+def checked_display_name(name: str) -> str:
+    """``name`` if clients can be shown it: not blank, no control characters (XML, which
+    carries it to them, cannot hold most of them)."""
+    if not name.strip() or any(unicodedata.category(char) == "Cc" for char in name):
+        raise AccountError(
+            f"invalid name {name!r}: it must not be blank nor hold control characters"
+        )
+    return name
 
 
 class Collections:
@@ -35,6 +71,7 @@ class Collections:
 
     def kind(self, path: str) -> str | None:
         """``calendar``, ``addressbook``, or None when ``path`` is neither."""
+        checked_path(path)
         with self._storage.acquire_lock("r"):
             found = next(iter(self._storage.discover(path)), None)
         if not isinstance(found, storage.BaseCollection):
@@ -201,6 +238,15 @@ class Collections:
         with self._storage.acquire_lock("r"):
             return {item.uid: item.serialize() for item in self._collection(path).get_all()}
 
+    def properties(self, path: str) -> dict[str, str] | None:
+        """The properties stored for the collection at ``path``; None when it is none."""
+        checked_path(path)
+        with self._storage.acquire_lock("r"):
+            found = next(iter(self._storage.discover(path)), None)
+            if not isinstance(found, storage.BaseCollection):
+                return None
+            return dict(found.get_meta() or {})
+
     def provide(self, path: str, props: Mapping[str, str]) -> bool:
         """Create the collection at ``path`` with ``props`` unless it exists; True if created.
         For collections an account needs but did not get on its first login."""
@@ -218,6 +264,8 @@ class Collections:
             self._create_addressbook(path, name, [])
 
     def _create_addressbook(self, path: str, name: str, cards: list[NewItem]) -> None:
+        checked_path(path)
+        checked_display_name(name)
         if next(iter(self._storage.discover(path)), None) is not None:
             raise AccountError(f"{path} already exists")
         self._refuse_clashes(path, {}, cards)
@@ -233,6 +281,7 @@ class Collections:
                 collection.delete(href)
 
     def _collection(self, path: str):
+        checked_path(path)
         found = next(iter(self._storage.discover(path)), None)
         if not isinstance(found, storage.BaseCollection) or not found.tag:
             raise AccountError(f"no calendar or address book at {path}")

@@ -39,7 +39,9 @@ def serve(services: Services) -> None:
         server_name="murmeli",
         shutdown_timeout=10,
     )
-    server.max_request_body_size = settings.max_body_size
+    # No limit of cheroot's own: the application refuses each route's oversized bodies
+    # itself, with a reason (JSON under /api/), before reading them.
+    server.max_request_body_size = 0
     scheme = "http"
     if settings.tls.certificate and settings.tls.key:
         server.ssl_adapter = BuiltinSSLAdapter(str(settings.tls.certificate), str(settings.tls.key))

@@ -54,6 +54,12 @@ class ServerSettings:
     max_body_size: int = option(
         10 * 1024 * 1024, byte_size, "largest request body accepted (larger: 413)"
     )
+    max_collection_properties: int = option(
+        100, integer(10, 10_000), "most properties one calendar or address book may hold"
+    )
+    max_collection_properties_size: int = option(
+        256 * 1024, byte_size, "most bytes the properties of one collection may take"
+    )
     base_url: str | None = option(
         None, optional(text), "public URL of the server, used in set-up profiles"
     )

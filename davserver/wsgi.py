@@ -11,9 +11,11 @@ from crypto.wkd_routes import WebKeyDirectory
 from davserver import account_routes, profile
 from davserver.api import Api
 from davserver.application import Application
+from davserver.property_limits import PropertyLimits
 from davserver.services import Services
 from importer import routes as import_routes
 from plugins.availability import routes as availability_routes
+from plugins.contacts_import import limits as contact_import_limits
 from plugins.contacts_import import routes as contact_import_routes
 from plugins.duplicates import routes as duplicate_routes
 from plugins.publish import routes as publish_routes
@@ -57,4 +59,10 @@ def build_application(services: Services) -> Application:
         },
         max_body_size=server.max_body_size,
         log_requests=server.access_log,
+        property_limits=PropertyLimits(
+            services.collections.properties,
+            server.max_collection_properties,
+            server.max_collection_properties_size,
+        ),
+        upload_limits={contact_import_routes.UPLOAD_PATH: contact_import_limits.MAX_BYTES},
     )

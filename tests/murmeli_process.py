@@ -13,6 +13,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
+
 MURMELI = [sys.executable, "-m", "davserver.cli"]
 _LISTENING = re.compile(r"listening on (https?://[^ ]+)")
 _names = itertools.count(1)
@@ -96,6 +98,16 @@ class MurmeliServer:
         result = self.cli(*args, stdin=password + "\n")
         assert result.returncode == 0, result.stderr
         return name, password
+
+    def add_dav_user(self, prefix: str = "user") -> tuple[str, str]:
+        """A new user whose calendar and address book exist: Radicale makes them on the
+        user's first PROPFIND of their principal."""
+        auth = self.add_user(prefix)
+        answer = requests.request(
+            "PROPFIND", f"{self.url}/{auth[0]}/", auth=auth, headers={"Depth": "0"}, timeout=30
+        )
+        assert answer.status_code == 207, answer.text
+        return auth
 
 
 def clean(path: Path) -> None:

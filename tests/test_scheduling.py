@@ -494,6 +494,23 @@ def test_updates_bump_sequence_and_removals_cancel(server, sink):
     assert [c["METHOD"] for c in inbox(server, bob)].count("CANCEL") == 1
 
 
+def test_an_event_inviting_more_than_the_cap_is_refused(server):
+    alice = person(server, "alice")
+    crowd = [f"mailto:{outsider()}" for _ in range(100)]  # and alice: 101 attendees
+    answer = requests.put(
+        f"{server.url}/{alice.name}/calendar/crowd.ics",
+        data=event(str(uuid.uuid4()), alice, crowd).encode(),
+        auth=alice.auth,
+        headers={"Content-Type": "text/calendar; charset=utf-8"},
+        timeout=30,
+    )
+    assert answer.status_code == 403
+    assert "at most 100 attendees" in answer.text
+    gone = requests.get(f"{server.url}/{alice.name}/calendar/crowd.ics", auth=alice.auth)
+    assert gone.status_code == 404
+    put(server, alice, "crowd.ics", event(str(uuid.uuid4()), alice, crowd[:99]))
+
+
 def test_schedule_agent_client_keeps_the_server_silent(server, sink):
     alice = person(server, "alice")
     carol = outsider()

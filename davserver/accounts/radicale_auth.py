@@ -22,6 +22,8 @@ class Auth(auth.BaseAuth):
         directory: Directory,
     ) -> None:
         super().__init__(configuration)
+        # Radicale names its auth type in failed-login lines; ours is a factory, not a name.
+        self._type = "murmeli"
         self._authenticator = authenticator
         self._directory = directory
 

@@ -28,6 +28,8 @@ from plugins.contacts_import.importer import Plan, commit, plan
 from plugins.contacts_import.pending import Pending, PendingImports
 from plugins.contacts_import.target import owner_of, present, resolve
 
+# Uploads are larger than server.max_body_size allows elsewhere (plugins/contacts_import/limits.py).
+UPLOAD_PATH = "/api/contacts/imports"
 _KINDS = {
     "text/vcard": "vcard",
     "text/x-vcard": "vcard",
@@ -143,7 +145,7 @@ def register(api: Api, services: Services) -> None:
         count = remove_group(collections, path, text_field(body, "group"), delete)
         return json_response({"group": body["group"], "cards": count, "deleted": delete})
 
-    api.route("POST", "/api/contacts/imports", upload, accepts=UPLOAD_TYPES)
+    api.route("POST", UPLOAD_PATH, upload, accepts=UPLOAD_TYPES)
     api.route("GET", "/api/contacts/imports/{id}", show)
     api.route("DELETE", "/api/contacts/imports/{id}", discard)
     api.route("POST", "/api/contacts/imports/{id}/commit", commit_import)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from davserver.collections import Collections
+from davserver.collections import Collections, checked_display_name
 from plugins.contacts_import.errors import ImportRefused
 from plugins.contacts_import.groups import import_groups
 
@@ -24,6 +24,7 @@ def resolve(collections: Collections, addressbook: str, new_name: str | None) ->
     if new_name is not None:
         if not new_name.strip():
             raise ImportRefused("the new address book needs a name")
+        checked_display_name(new_name)
         if len(parts) == 1:
             parts.append(str(uuid.uuid4()))
         path = "/" + "/".join(parts) + "/"

@@ -26,7 +26,6 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable, Iterable
-from urllib.parse import unquote
 
 from icalendar import Calendar
 
@@ -38,7 +37,7 @@ from davserver.collections import Collections
 from plugins.availability.lookup import Availability
 from plugins.scheduling.agent import SchedulingAgent
 from plugins.scheduling.implicit import Plan
-from plugins.scheduling.itip import address
+from plugins.scheduling.itip import address, attendees_of
 from plugins.scheduling.mailboxes import (
     OUTBOX,
     default_calendar,
@@ -53,6 +52,7 @@ from plugins.scheduling.properties import (
     provided_properties,
     with_schedule_tags,
 )
+from plugins.scheduling.replies import is_organiser
 from plugins.scheduling.schedule_tags import ScheduleTags, matches, quoted
 
 logger = logging.getLogger("murmeli.scheduling")
@@ -75,7 +75,10 @@ class SchedulingLayer:
         zone,
         max_attendees: int,
         max_days: int,
+        max_invited: int,
     ) -> None:
+        """``max_attendees`` bounds a free/busy request; ``max_invited`` the attendees of an
+        event the user organises (each outside one gets mail)."""
         self._dav = dav
         self._authenticator = authenticator
         self._directory = directory
@@ -86,10 +89,11 @@ class SchedulingLayer:
         self._zone = zone
         self._max_attendees = max_attendees
         self._max_days = max_days
+        self._max_invited = max_invited
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
-        path = unquote(environ.get("PATH_INFO", ""))
+        path = environ.get("PATH_INFO", "")  # decoded once, at entry
         mailbox = mailbox_of(path)
         if mailbox is not None:
             owner, name = mailbox
@@ -179,6 +183,14 @@ class SchedulingLayer:
         user = self._user(environ)
         if user is None or user.name != owner:
             return self._dav_call(environ, start_response)
+        organised = new is not None and is_organiser(user, new)
+        if organised and len(attendees_of(new)) > self._max_invited:
+            return plain_text(
+                start_response,
+                "403 Forbidden",
+                f"an event may invite at most {self._max_invited} attendees "
+                "(CALDAV:max-attendees-per-instance; scheduling.max_attendees)",
+            )
         old_text = self._agent.stored(path)
         # Read after the item: a delivery renews it before writing. A PUT needs it only for
         # its condition; a DELETE also to forget it.

@@ -75,6 +75,7 @@ class Scheduling:
             self.zone,
             availability.max_attendees,
             availability.max_window_days,
+            self._settings.scheduling.max_attendees,
         )
 
     def worker(self, base_url: str) -> MailWorker:

@@ -21,3 +21,8 @@ class SchedulingSettings:
     poll_interval: float = option(30, duration, "how often the mail queue is retried")
     max_attempts: int = option(20, integer(1, 1000), "sending attempts before a mail is dropped")
     link_days: int = option(90, integer(1, 3650), "days an answer link stays valid")
+    max_attendees: int = option(
+        100,
+        integer(1, 10_000),
+        "most attendees an event may invite; each outside one is sent mail (more: 403)",
+    )

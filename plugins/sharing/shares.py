@@ -19,6 +19,7 @@ from davserver.accounts.directory import (
     Directory,
     check_team_name,
 )
+from davserver.collections import checked_path
 from davserver.database import Database, upsert
 from davserver.tables import shares, teams
 
@@ -94,7 +95,7 @@ def collection_owner(collection: str) -> str:
 
 
 def normalise_collection(collection: str) -> str:
-    return "/" + collection.strip("/") + "/"
+    return checked_path("/" + collection.strip("/") + "/")
 
 
 class Shares:
