@@ -10,6 +10,7 @@ from radicale import config
 
 from davserver.accounts.directory import AccountError, check_user_name
 from davserver.application import Application
+from davserver.property_limits import PropertyLimits
 from davserver.url_space import RESERVED_NAMES
 from tests.murmeli_process import MurmeliServer
 
@@ -34,9 +35,10 @@ def test_user_add_refuses_a_reserved_name_with_the_reason(fresh_data):
 
 def test_a_mount_outside_the_reserved_names_is_refused():
     dav = RadicaleApplication(config.load())
-    assert Application(dav, {f"/{name}/": dav for name in RESERVED_NAMES}, 1024, False)
+    limits = PropertyLimits(lambda path: None, 100, 1024)
+    assert Application(dav, {f"/{name}/": dav for name in RESERVED_NAMES}, 1024, False, limits)
     with pytest.raises(ValueError, match="mount /calendar/ is not reserved"):
-        Application(dav, {"/calendar/": dav}, 1024, False)
+        Application(dav, {"/calendar/": dav}, 1024, False, limits)
 
 
 def test_existing_users_with_reserved_names_are_reported_at_start_and_upgrade(tmp_path):
