@@ -15,11 +15,15 @@ import pytest
 
 from importer.connection import ImapEndpoint
 from tests.dovecot_process import DovecotPair, DovecotServer
+from tests.gate import Gate
 from tests.murmeli_process import MURMELI, MurmeliServer
 from tests.smtp_sink import Sink, smtp_sink
 from tests.test_importer_copy import ZURICH, corpus, endpoint, expected_destination, fill, snapshot
 
 SOURCE_PASSWORD = "secret-pw"  # what tests.test_importer_copy.endpoint gives every user
+# Bytes a gated source sends before it holds: a job of many_messages(3000) has copied
+# 200 messages after ~170 kB, and needs ~1.2 MB in all, so it cannot end before the hold.
+HOLD_AFTER = 400_000
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +134,18 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> 
 
 
 @pytest.fixture
+def gate(dovecots: DovecotPair) -> Iterator[Gate]:
+    """The source Dovecot behind a gate, for jobs the test acts on while they run."""
+    running = Gate(dovecots.source.host, dovecots.source.port, budget=HOLD_AFTER).start()
+    yield running
+    running.stop()
+
+
+def through(gate: Gate, account: ImapEndpoint) -> ImapEndpoint:
+    return ImapEndpoint(gate.host, gate.port, account.security, account.login, account.password)
+
+
+@pytest.fixture
 def importer(tmp_path: Path, dovecots: DovecotPair) -> Iterator[Importer]:
     running = Importer(tmp_path, dovecots)
     yield running
@@ -198,19 +214,21 @@ def test_a_job_added_with_the_cli_is_copied_by_the_daemon_and_its_password_erase
 
 
 def test_a_daemon_killed_mid_job_resumes_with_exactly_one_copy_of_each_message(
-    tmp_path: Path, dovecots: DovecotPair
+    tmp_path: Path, dovecots: DovecotPair, gate: Gate
 ) -> None:
     importer = Importer(tmp_path, dovecots, batch_messages=10)
     source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
     messages = many_messages(3000)
     fill_fast(source, messages)
-    job = importer.add(source, destination, "--prefix", "Imported")
+    job = importer.add(through(gate, source), destination, "--prefix", "Imported")
     importer.start()
     wait_for(lambda: importer.progress(job)[1] >= 200, "some batches to be committed")
+    gate.close()
     importer.stop(signal.SIGKILL)
     state, done = importer.progress(job)
     assert state == "running" and 0 < done < len(messages)
 
+    gate.open()
     importer.start()
     try:
         wait_for(lambda: importer.progress(job)[0] == "done", "the resumed job to finish")
@@ -254,16 +272,19 @@ def test_the_daemon_logs_in_to_the_destination_as_the_configured_master_user(
 
 
 def test_connections_dropped_mid_job_are_retried_and_end_with_exactly_one_copy(
-    tmp_path: Path, dovecots: DovecotPair
+    tmp_path: Path, dovecots: DovecotPair, gate: Gate
 ) -> None:
     importer = Importer(tmp_path, dovecots, batch_messages=10)
     source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
-    messages = many_messages(2000)
+    messages = many_messages(3000)
     fill_fast(source, messages)
-    job = importer.add(source, destination)
+    job = importer.add(through(gate, source), destination)
     importer.start()
     wait_for(lambda: importer.progress(job)[1] >= 100, "some batches to be committed")
+    gate.close()
+    assert importer.progress(job)[0] == "running"
     assert dovecots.source.kick(source.login), "the job was not reading any more"
+    gate.open()
     wait_for(lambda: importer.progress(job)[0] in ("done", "failed"), "the job to end")
     log = importer.stop()
 
@@ -294,7 +315,7 @@ def test_a_wrong_source_password_fails_the_job_at_once_with_the_reason(
 
 
 def test_cancel_ends_a_queued_job_now_and_a_running_one_between_batches(
-    tmp_path: Path, dovecots: DovecotPair
+    tmp_path: Path, dovecots: DovecotPair, gate: Gate
 ) -> None:
     importer = Importer(tmp_path, dovecots, batch_messages=5)
     source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
@@ -306,12 +327,16 @@ def test_cancel_ends_a_queued_job_now_and_a_running_one_between_batches(
     assert importer.status(queued)["state"] == "cancelled"
     assert importer.stored_passwords(queued) == (None, None)
 
-    job = importer.add(source, destination)
+    job = importer.add(through(gate, source), destination)
     importer.start()
     try:
         wait_for(lambda: importer.progress(job)[1] >= 50, "some batches to be committed")
+        gate.close()
+        assert importer.progress(job)[0] == "running"
         result = importer.cli("import", "cancel", job)
         assert result.returncode == 0, result.stderr
+        # Enough to end the batches in hand, far from enough to end the job.
+        gate.allow(HOLD_AFTER // 2)
         wait_for(lambda: importer.progress(job)[0] == "cancelled", "the job to stop")
     finally:
         importer.stop()
