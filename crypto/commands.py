@@ -5,6 +5,9 @@ A key of a local address (a Murmeli user's, or any address of
 belongs to one user's keyring (``--owner``) and is used only for that user's
 mail. Passphrases are read from stdin (``--passphrase-stdin``) or asked at a
 terminal, never taken from the command line where ``ps`` would show them.
+
+The key store and the OpenPGP library are imported by the handlers that use
+them, so that the other commands run without loading them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crypto.keys import KeyStoreError, normalise_address, parse_key_data, rotate_kek
 from crypto.wrapping import decode_kek, load_kek
 from davserver.command_line import UsageError, load_services, print_table, read_password
 from davserver.services import Services
@@ -68,6 +70,8 @@ def _refusals_as_usage_errors(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
+        from crypto.keys import KeyStoreError
+
         try:
             return handler(args)
         except KeyStoreError as error:
@@ -104,6 +108,8 @@ def export_key(args: argparse.Namespace) -> int:
 
 @_refusals_as_usage_errors
 def import_key(args: argparse.Namespace) -> int:
+    from crypto.keys import normalise_address
+
     services = load_services(args)
     address = normalise_address(args.address)
     try:
@@ -127,6 +133,8 @@ def import_key(args: argparse.Namespace) -> int:
 
 
 def rotate_key_encryption_key(args: argparse.Namespace) -> int:
+    from crypto.keys import rotate_kek
+
     services = load_services(args)
     old = load_kek(services.settings.relay)
     try:
@@ -155,6 +163,8 @@ def _is_local(services: Services, address: str) -> bool:
 
 
 def _local_address(services: Services, address: str) -> str:
+    from crypto.keys import normalise_address
+
     address = normalise_address(address)
     if not _is_local(services, address):
         raise UsageError(f"{address} is not a local address (no Murmeli user has it)")
@@ -163,6 +173,8 @@ def _local_address(services: Services, address: str) -> str:
 
 def _passphrase_if_needed(data: bytes, from_stdin: bool) -> str | None:
     """The passphrase of the key pair being imported, if it has one."""
+    from crypto.keys import parse_key_data
+
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not parse_key_data(data).is_protected:

@@ -1,4 +1,5 @@
-"""The OpenPGP operations of the relay, on PGPy, kept to what GnuPG 2.2 reads.
+"""The OpenPGP operations of the relay, on PGPy (as its maintained fork PGPym, which
+runs on Python 3.13), kept to what GnuPG 2.2 reads.
 
 Keys are Ed25519 (sign, certify) with a Curve25519 ECDH encryption subkey and
 advertise only AES-256/AES-128, SHA-256/SHA-512 and the MDC feature: no
@@ -33,7 +34,6 @@ from datetime import UTC, datetime
 
 from cryptography.utils import CryptographyDeprecationWarning
 
-warnings.filterwarnings("ignore", "'imghdr' is deprecated", DeprecationWarning)
 warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning, module=r"pgpy\b")
 # RFC 9580 requires AES-128 of every implementation: using it for a key that
 # does not list it is safe, and PGPy's warning about it says nothing more.

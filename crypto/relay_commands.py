@@ -4,6 +4,9 @@ It runs ``relay.workers`` processes (``crypto/relay_workers.py``); with one,
 the relay runs in this process. ``--worker`` is how the parent starts each
 worker: it logs with its pid, says ``ready`` on stdout once it listens, and
 stops when its stdin (the parent's pipe) ends.
+
+The relay (and with it the OpenPGP library) is imported when the command
+runs, so that the other commands run without loading it.
 """
 
 from __future__ import annotations
@@ -15,8 +18,6 @@ import signal
 import sys
 import threading
 
-from crypto.relay_server import RelayServer
-from crypto.relay_workers import READY, RelayWorkers, worker_command, worker_count
 from davserver import logs
 from davserver.command_line import load_services
 from davserver.services import Services
@@ -33,6 +34,9 @@ def register(subcommands, common: argparse.ArgumentParser) -> None:
 
 
 def run_relay(args: argparse.Namespace) -> int:
+    from crypto.relay_server import RelayServer
+    from crypto.relay_workers import RelayWorkers, worker_command, worker_count
+
     services = load_services(args)
     logs.configure(services.settings.server.log_level)
     stop = _stop_on_signals()
@@ -49,6 +53,9 @@ def run_relay(args: argparse.Namespace) -> int:
 
 
 def _run_worker(services: Services, stop: threading.Event) -> int:
+    from crypto.relay_server import RelayServer
+    from crypto.relay_workers import READY
+
     for handler in logging.getLogger().handlers:
         handler.setFormatter(logging.Formatter(WORKER_LOG_FORMAT))
     server = RelayServer(services, reuse_port=True).start()

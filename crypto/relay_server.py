@@ -42,6 +42,7 @@ class RelayServer:
         self._executor = ThreadPoolExecutor(WORKERS, thread_name_prefix="murmeli-relay")
         self._loop = asyncio.new_event_loop()
         self._servers: list[asyncio.Server] = []
+        self._handlers: list[RelayHandler] = []
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="murmeli-relay-smtp", daemon=True
         )
@@ -59,17 +60,24 @@ class RelayServer:
         return self
 
     def stop(self) -> None:
-        """Stop listening, then let messages in hand finish before the next hop is left."""
+        """Stop listening, then let messages in hand finish and be answered before the next
+        hop is left."""
         for server in self._servers:
             self._loop.call_soon_threadsafe(server.close)
+        asyncio.run_coroutine_threadsafe(self._finish(), self._loop).result()
         self._executor.shutdown(wait=True)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=15)
         self._next_hop.close()
         logger.info("relay stopped")
 
+    async def _finish(self) -> None:
+        for handler in self._handlers:
+            await handler.finish()
+
     def _listen(self, name: str, host: str, port: int, submission: bool) -> None:
         handler = RelayHandler(self._relay, self._executor, self._services.directory, submission)
+        self._handlers.append(handler)
         limit = self._settings.max_message_size
         if submission:
             options = {

@@ -103,6 +103,18 @@ class RelayHandler:
         self._executor = executor
         self._directory = directory
         self._submission = submission
+        self._stopping = False
+        self._in_hand = 0
+        self._none_in_hand = asyncio.Event()
+        self._none_in_hand.set()
+
+    async def finish(self) -> None:
+        """Refuse new messages (421: the client tries again later), and return once each
+        message in hand has its reply: a sender that saw no reply would send it again.
+
+        The reply is written in the same step as ``handle_DATA`` returns, before this wakes."""
+        self._stopping = True
+        await self._none_in_hand.wait()
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
@@ -118,15 +130,24 @@ class RelayHandler:
         return "250 2.1.0 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self._stopping:
+            return "421 4.3.2 the relay is stopping, try again later"
         author = session.auth_data if self._submission else None
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor,
-            self._relay.relay,
-            envelope.mail_from or "",
-            list(envelope.rcpt_tos),
-            envelope.content or b"",
-            author,
-        )
+        self._in_hand += 1
+        self._none_in_hand.clear()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._executor,
+                self._relay.relay,
+                envelope.mail_from or "",
+                list(envelope.rcpt_tos),
+                envelope.content or b"",
+                author,
+            )
+        finally:
+            self._in_hand -= 1
+            if not self._in_hand:
+                self._none_in_hand.set()
 
     async def handle_exception(self, error: Exception) -> str:
         logger.error("SMTP session failed: %s: %s", type(error).__name__, error)

@@ -8,7 +8,7 @@ import json
 import time
 
 from config.schema import listen
-from davserver import logs, server
+from davserver import logs
 from davserver.accounts.directory import ROLES
 from davserver.accounts.lockout import ACCOUNT, ADDRESS
 from davserver.command_line import (
@@ -105,6 +105,8 @@ def run_server(args: argparse.Namespace) -> int:
         settings = dataclasses.replace(
             settings, server=dataclasses.replace(settings.server, listen=address)
         )
+    from davserver import server  # every feature and the OpenPGP stack: only for serving
+
     logs.configure(settings.server.log_level)
     server.serve(Services(settings))
     return 0

@@ -2,18 +2,20 @@
 
 The server, the CLI commands and the tests all start here, so each part has
 one way of being made and they all share one database.
+
+The OpenPGP key stores are imported when first used: commands that never
+touch them (``murmeli user list``) run without loading the OpenPGP library.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, partial
+from typing import TYPE_CHECKING
 
 from radicale import config
 
 from config.settings import Settings
-from crypto.keys import KeyStore
-from crypto.recipient_keys import RecipientKeys, wkd_client
 from crypto.secure_delivery import SecureDelivery
 from crypto.secure_store import SecureMessageStore
 from crypto.wrapping import kek_configured, load_kek
@@ -40,6 +42,10 @@ from plugins.publish.links import PublishedCalendars
 from plugins.scheduling.service import Scheduling
 from plugins.sharing.shares import Shares
 from plugins.sharing.store import Sharing
+
+if TYPE_CHECKING:
+    from crypto.keys import KeyStore
+    from crypto.recipient_keys import RecipientKeys
 
 
 @dataclass
@@ -137,11 +143,15 @@ class Services:
     @cached_property
     def key_store(self) -> KeyStore:
         """Every address's OpenPGP key; opening it checks the KEK, so a wrong one stops here."""
+        from crypto.keys import KeyStore
+
         return KeyStore(self.database, load_kek(self.settings.relay))
 
     @cached_property
     def recipient_keys(self) -> RecipientKeys:
         """Outside recipients' public keys: users' keyrings, then the Web Key Directory."""
+        from crypto.recipient_keys import RecipientKeys, wkd_client
+
         return RecipientKeys(self.database, self.directory, wkd_client(self.settings.relay))
 
     @cached_property

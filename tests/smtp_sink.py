@@ -3,9 +3,11 @@ every message it accepts."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import ssl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -23,7 +25,9 @@ class Sink:
 
     ``refusals`` maps a recipient to the reply its RCPT TO gets instead of 250 (say
     ``"550 5.1.1 no such user"``); ``recipients_tried`` lists every RCPT TO address;
-    ``data_refusal``, when set, is the reply every DATA gets (nothing is kept)."""
+    ``data_refusal``, when set, is the reply every DATA gets (nothing is kept).
+    After ``hold()``, each message is kept waiting for the reply to its DATA (counted in
+    ``held``) until ``release()``: mail the sender has in flight, for as long as a test needs."""
 
     def __init__(self, login: tuple[str, str]) -> None:
         self.login = login
@@ -32,6 +36,15 @@ class Sink:
         self.refusals: dict[str, str] = {}
         self.recipients_tried: list[str] = []
         self.data_refusal: str | None = None
+        self.held = 0
+        self._released = threading.Event()
+        self._released.set()
+
+    def hold(self) -> None:
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
         self.recipients_tried.append(address)
@@ -44,6 +57,9 @@ class Sink:
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.data_refusal:
             return self.data_refusal
+        if not self._released.is_set():
+            self.held += 1
+            await asyncio.get_running_loop().run_in_executor(None, self._released.wait)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.messages.append(message)

@@ -56,10 +56,15 @@ def people(server: MurmeliServer) -> dict[str, tuple[str, str]]:
     return names
 
 
-def test_nearest_free_start_after_a_conflict(server, people):
+@pytest.fixture
+def bob_busy_at_noon(server: MurmeliServer, people) -> None:
+    """Bob's meeting on 1 March 2027, 12:00-12:30 in Zurich (saving it again changes nothing)."""
     calendar_of(server, people["bob"]).save_event(
         event("bob-1", "20270301T120000", "20270301T123000")
     )
+
+
+def test_nearest_free_start_after_a_conflict(server, people, bob_busy_at_noon):
     answer = ask(
         server,
         people["alice"],
@@ -160,7 +165,7 @@ def test_external_sees_nothing_that_was_not_shared_with_them(server, people):
     assert people["bob"][0] not in answer["busy"]
 
 
-def test_answer_as_vfreebusy(server, people):
+def test_answer_as_vfreebusy(server, people, bob_busy_at_noon):
     answer = requests.post(
         f"{server.url}/api/availability",
         json={
@@ -184,7 +189,7 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [] if value is None else [value]
 
 
-def test_cli_answers_in_json(server, people):
+def test_cli_answers_in_json(server, people, bob_busy_at_noon):
     result = server.cli(
         "availability",
         "--organiser",

@@ -16,12 +16,15 @@ import pytest
 from importer.connection import ImapEndpoint
 from tests.certificates import TestAuthority
 from tests.dovecot_process import DovecotPair, DovecotServer
-from tests.held_proxy import HeldProxy
+from tests.gate import Gate
 from tests.murmeli_process import MURMELI, MurmeliServer
 from tests.smtp_sink import Sink, smtp_sink
 from tests.test_importer_copy import ZURICH, corpus, endpoint, expected_destination, fill, snapshot
 
 SOURCE_PASSWORD = "secret-pw"  # what tests.test_importer_copy.endpoint gives every user
+# Bytes a gated source sends before it holds: a job of many_messages(3000) has copied
+# 200 messages after ~170 kB, and needs ~1.2 MB in all, so it cannot end before the hold.
+HOLD_AFTER = 400_000
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +137,18 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> 
 
 
 @pytest.fixture
+def gate(dovecots: DovecotPair) -> Iterator[Gate]:
+    """The source Dovecot behind a gate, for jobs the test acts on while they run."""
+    running = Gate(dovecots.source.host, dovecots.source.port, budget=HOLD_AFTER).start()
+    yield running
+    running.stop()
+
+
+def through(gate: Gate, account: ImapEndpoint) -> ImapEndpoint:
+    return ImapEndpoint(gate.host, gate.port, account.security, account.login, account.password)
+
+
+@pytest.fixture
 def importer(tmp_path: Path, dovecots: DovecotPair) -> Iterator[Importer]:
     running = Importer(tmp_path, dovecots)
     yield running
@@ -202,19 +217,21 @@ def test_a_job_added_with_the_cli_is_copied_by_the_daemon_and_its_password_erase
 
 
 def test_a_daemon_killed_mid_job_resumes_with_exactly_one_copy_of_each_message(
-    tmp_path: Path, dovecots: DovecotPair
+    tmp_path: Path, dovecots: DovecotPair, gate: Gate
 ) -> None:
     importer = Importer(tmp_path, dovecots, batch_messages=10)
     source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
     messages = many_messages(3000)
     fill_fast(source, messages)
-    job = importer.add(source, destination, "--prefix", "Imported")
+    job = importer.add(through(gate, source), destination, "--prefix", "Imported")
     importer.start()
     wait_for(lambda: importer.progress(job)[1] >= 200, "some batches to be committed")
+    gate.close()
     importer.stop(signal.SIGKILL)
     state, done = importer.progress(job)
     assert state == "running" and 0 < done < len(messages)
 
+    gate.open()
     importer.start()
     try:
         wait_for(lambda: importer.progress(job)[0] == "done", "the resumed job to finish")
@@ -258,16 +275,19 @@ def test_the_daemon_logs_in_to_the_destination_as_the_configured_master_user(
 
 
 def test_connections_dropped_mid_job_are_retried_and_end_with_exactly_one_copy(
-    tmp_path: Path, dovecots: DovecotPair
+    tmp_path: Path, dovecots: DovecotPair, gate: Gate
 ) -> None:
     importer = Importer(tmp_path, dovecots, batch_messages=10)
     source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
-    messages = many_messages(2000)
+    messages = many_messages(3000)
     fill_fast(source, messages)
-    job = importer.add(source, destination)
+    job = importer.add(through(gate, source), destination)
     importer.start()
     wait_for(lambda: importer.progress(job)[1] >= 100, "some batches to be committed")
+    gate.close()
+    assert importer.progress(job)[0] == "running"
     assert dovecots.source.kick(source.login), "the job was not reading any more"
+    gate.open()
     wait_for(lambda: importer.progress(job)[0] in ("done", "failed"), "the job to end")
     log = importer.stop()
 
@@ -298,7 +318,7 @@ def test_a_wrong_source_password_fails_the_job_at_once_with_the_reason(
 
 
 def test_cancel_ends_a_queued_job_now_and_a_running_one_between_batches(
-    tmp_path: Path, dovecots: DovecotPair
+    tmp_path: Path, dovecots: DovecotPair, gate: Gate
 ) -> None:
     importer = Importer(tmp_path, dovecots, batch_messages=5)
     source, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
@@ -310,12 +330,16 @@ def test_cancel_ends_a_queued_job_now_and_a_running_one_between_batches(
     assert importer.status(queued)["state"] == "cancelled"
     assert importer.stored_passwords(queued) == (None, None)
 
-    job = importer.add(source, destination)
+    job = importer.add(through(gate, source), destination)
     importer.start()
     try:
         wait_for(lambda: importer.progress(job)[1] >= 50, "some batches to be committed")
+        gate.close()
+        assert importer.progress(job)[0] == "running"
         result = importer.cli("import", "cancel", job)
         assert result.returncode == 0, result.stderr
+        # Enough to end the batches in hand, far from enough to end the job.
+        gate.allow(HOLD_AFTER // 2)
         wait_for(lambda: importer.progress(job)[0] == "cancelled", "the job to stop")
     finally:
         importer.stop()
@@ -495,37 +519,38 @@ def test_murmeli_serve_runs_the_importer_within_max_jobs_and_max_per_host(
     tmp_path: Path, dovecots: DovecotPair
 ) -> None:
     """Four jobs, in this order: two from one source server, one from a second, one from a
-    third. With max_jobs 2 and max_per_host 1, the first and third run (held by the proxies
+    third. With max_jobs 2 and max_per_host 1, the first and third run (held by the gates
     in front of the sources) while the second waits for its host and the fourth for a slot."""
-    proxies = [HeldProxy((dovecots.source.host, dovecots.source.port), host)
-               for host in ("127.0.0.1", "127.0.0.2", "127.0.0.3")]  # fmt: skip
+    source = dovecots.source
+    gates = [Gate(source.host, source.port, budget=0, listen=host).start()
+             for host in ("127.0.0.1", "127.0.0.2", "127.0.0.3")]  # fmt: skip
     importer = Importer(
         tmp_path, dovecots, extra="  enabled: true\n  max_jobs: 2\n  max_per_host: 1\n"
     )
     jobs, copies = [], []
-    for proxy in (proxies[0], proxies[0], proxies[1], proxies[2]):
+    for gate in (gates[0], gates[0], gates[1], gates[2]):
         account, destination = endpoint(dovecots.source), endpoint(dovecots.destination)
         fill(account, corpus()[:2])
-        through_proxy = ImapEndpoint(
-            proxy.host, proxy.port, "none", account.login, account.password
+        through_gate = ImapEndpoint(
+            gate.host, gate.port, "none", account.login, account.password
         )
-        jobs.append(importer.add(through_proxy, destination))
+        jobs.append(importer.add(through_gate, destination))
         copies.append((account, destination))
     importer.murmeli.start()
     try:
-        wait_for(lambda: proxies[0].accepted and proxies[1].accepted, "two jobs to connect")
+        wait_for(lambda: gates[0].passed and gates[1].passed, "two jobs to connect")
         states = [importer.progress(job)[0] for job in jobs]
         assert states == ["running", "queued", "running", "queued"]
-        for proxy in proxies:
-            proxy.release()
+        for gate in gates:
+            gate.open()
         for job in jobs:
             wait_for(lambda job=job: importer.progress(job)[0] == "done", f"job {job} to finish")
     finally:
-        for proxy in proxies:
-            proxy.release()
+        for gate in gates:
+            gate.open()
         importer.murmeli.stop()
-        for proxy in proxies:
-            proxy.close()
+        for gate in gates:
+            gate.stop()
     for account, destination in copies:
         assert snapshot(destination) == expected_destination(snapshot(account))
     importer.murmeli.assert_log_clean()

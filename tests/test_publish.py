@@ -286,15 +286,21 @@ def test_unknown_tokens_and_writes_are_refused(owner):
     assert "Injected" not in owner.feed(path).text
 
 
-def test_link_survives_a_restart(owner):
-    """The link is state in Murmeli's database, not in the process."""
-    owner.add_event("Persistent")
-    path = owner.publish()
-    before = owner.feed(path)
-    owner.server.stop()
-    owner.server.start()
-    after = owner.feed(path, **{"If-None-Match": before.headers["ETag"]})
-    assert after.status_code == 304
+def test_link_survives_a_restart(tmp_path):
+    """The link is state in Murmeli's database, not in the process. On a server of its
+    own: the restart must not touch the other tests' server."""
+    server = MurmeliServer(tmp_path / "data").start()
+    try:
+        owner = Owner(server)
+        owner.add_event("Persistent")
+        path = owner.publish()
+        before = owner.feed(path)
+        owner.server.stop()
+        owner.server.start()
+        after = owner.feed(path, **{"If-None-Match": before.headers["ETag"]})
+        assert after.status_code == 304
+    finally:
+        server.stop()
 
 
 def test_printed_links_say_where_their_base_comes_from(owner, tmp_path):

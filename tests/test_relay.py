@@ -281,9 +281,18 @@ def test_a_local_sender_can_open_the_copy_too_html_with_inline_image(relay):
 
 def test_outside_recipient_gets_plain_mail_without_the_relay_fields(relay):
     before = len(relay.sink.messages)
-    original = plain_message(relay.address("ann"), "friend@elsewhere.test", "Plain")
-    relay.submit("ann", ["friend@elsewhere.test"], wire(original))
-    assert relay.sink.raw[before] == wire(original)
+    original = plain_message(
+        relay.address("ann"), "friend@elsewhere.test", "Plain", X_Murmeli_Encrypt="no",
+        X_Murmeli_Secure_Password="friend@elsewhere.test otter-password-7",
+        Bcc="hidden@elsewhere.test",
+    )  # fmt: skip
+    sent = wire(original)
+    relay.submit("ann", ["friend@elsewhere.test"], sent)
+    header, body = sent.split(b"\r\n\r\n", 1)
+    relay_fields = (b"x-murmeli-encrypt:", b"x-murmeli-secure-password:", b"bcc:")
+    kept = [line for line in header.split(b"\r\n") if not line.lower().startswith(relay_fields)]
+    assert len(kept) == len(header.split(b"\r\n")) - len(relay_fields)
+    assert relay.sink.raw[before] == b"\r\n".join(kept) + b"\r\n\r\n" + body
 
 
 def test_already_encrypted_mail_passes_untouched(relay):

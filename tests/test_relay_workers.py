@@ -100,6 +100,15 @@ def running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def refused(port: int) -> bool:
+    """Whether nothing listens on ``port`` any more."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
 def eventually(condition, what: str) -> None:
     deadline = time.monotonic() + 60
     while not condition():
@@ -203,11 +212,34 @@ def test_a_worker_that_dies_is_replaced(relay, relay_process):
 
 
 def test_sigterm_stops_every_worker_after_its_messages(relay):
+    """SIGTERM while four messages wait at the next hop: each is delivered once, and each
+    sender has its 250, before the relay exits."""
     process = RelayProcess(relay.server).started()
     workers = process.workers()
-    send_round(relay, 4)
-    process.process.send_signal(signal.SIGTERM)
+    before = len(relay.sink.messages)
+    sent = [
+        plain_message("x@elsewhere.test", relay.address("bob"), f"In flight {i} {time.time_ns()}")
+        for i in range(4)
+    ]
+    relay.sink.hold()
+    try:
+        with ThreadPoolExecutor(len(sent)) as pool:
+            sending = [
+                pool.submit(relay.content_filter_send, "x@elsewhere.test",
+                            [relay.address("bob")], wire(message))
+                for message in sent
+            ]  # fmt: skip
+            eventually(lambda: relay.sink.held == len(sent), "every message at the next hop")
+            process.process.send_signal(signal.SIGTERM)
+            eventually(lambda: refused(relay.content_filter), "the relay to stop listening")
+            relay.sink.release()
+            for future in sending:
+                future.result()  # the relay's 250, or what went wrong
+    finally:
+        relay.sink.release()
     assert process.process.wait(timeout=90) == 0
+    subjects = [message["Subject"] for message in relay.received_since(before)]
+    assert sorted(subjects) == sorted(message["Subject"] for message in sent)
     assert not any(running(pid) for pid in workers)
     eventually(lambda: process.pids_logged(_STOPPED) == workers, "each worker logged its stop")
     assert not [line for line in process.log if "while stopping" in line or "Fatal" in line]

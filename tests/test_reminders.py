@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -110,10 +111,12 @@ def webhook() -> Iterator[str]:
     receiver.shutdown()
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory, sink, webhook) -> Iterator[tuple[MurmeliServer, Clock, Sink]]:
+@contextmanager
+def reminder_server(
+    folder: Path, sink: tuple[Sink, str, int], webhook: str
+) -> Iterator[tuple[MurmeliServer, Clock, Sink]]:
+    """A server sending reminders to ``sink`` and ``webhook``, on a clock of its own."""
     handler, certificate, port = sink
-    folder = tmp_path_factory.mktemp("reminders")
     password_file = folder / "smtp-password"
     password_file.write_text(SMTP_LOGIN[1] + "\n")
     config = folder / "murmeli.yaml"
@@ -138,9 +141,24 @@ server:
     clock = Clock(folder / "clock", data / "murmeli.sqlite3")
     server = MurmeliServer(data, config=config).start()
     clock.advance(timedelta(0))
-    yield server, clock, handler
-    server.stop()
+    try:
+        yield server, clock, handler
+    finally:
+        server.stop()
     server.assert_log_clean("failed")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, sink, webhook) -> Iterator[tuple[MurmeliServer, Clock, Sink]]:
+    with reminder_server(tmp_path_factory.mktemp("reminders"), sink, webhook) as running:
+        yield running
+
+
+@pytest.fixture
+def chat_posts() -> list[dict]:
+    """What the webhook receives during one test."""
+    Webhook.received.clear()
+    return Webhook.received
 
 
 @pytest.fixture
@@ -227,7 +245,7 @@ def body(message: EmailMessage) -> str:
     return message.get_content()
 
 
-def test_email_alarm_arrives_once_at_its_time_even_across_a_restart(server, clock, mail):
+def test_email_alarm_arrives_once_at_its_time(server, clock, mail):
     owner = person(server, "alice")
     start = clock.now + timedelta(hours=2)
     calendar_of(server, owner).save_event(event_text(start, before(15)))
@@ -244,11 +262,22 @@ def test_email_alarm_arrives_once_at_its_time_even_across_a_restart(server, cloc
     assert f"{start.astimezone(BERLIN):%A %d %B %Y, %H:%M} (Europe/Berlin)" in text
     assert "Where: Room 4" in text
     assert STOP_LINK.search(text)
-
-    server.stop()
-    server.start()
     clock.advance(timedelta(minutes=5))
     assert len(mail.to(owner[2])) == 1
+
+
+def test_an_alarm_sent_is_not_sent_again_after_a_restart(tmp_path, sink, webhook):
+    """On a server of its own: the restart must not touch the other tests' server."""
+    with reminder_server(tmp_path, sink, webhook) as (server, clock, mail):
+        owner = person(server, "abel")
+        start = clock.now + timedelta(hours=1)
+        calendar_of(server, owner).save_event(event_text(start, before(15)))
+        clock.advance(timedelta(hours=1))
+        assert len(mail.to(owner[2])) == 1
+        server.stop()
+        server.start()
+        clock.advance(timedelta(minutes=5))
+        assert len(mail.to(owner[2])) == 1
 
 
 def test_absolute_trigger_and_trigger_after_the_end(server, clock, mail):
@@ -334,14 +363,13 @@ def test_repeating_reminder_keeps_coming_until_the_stop_link_is_followed(server,
     assert requests.post(link[:-4] + "AAAA").status_code == 404
 
 
-def test_chat_alarm_goes_to_the_webhook(server, clock, mail):
+def test_chat_alarm_goes_to_the_webhook(server, clock, mail, chat_posts):
     owner = person(server, "gina")
     start = clock.now + timedelta(hours=1)
     chat = {"action": "DISPLAY", "trigger": timedelta(minutes=-5), "x-murmeli-chat": "TRUE"}
     calendar_of(server, owner).save_event(event_text(start, chat, summary="Stand-up"))
-    seen = len(Webhook.received)
     clock.advance(timedelta(hours=1))
-    (posted,) = Webhook.received[seen:]
+    (posted,) = chat_posts
     assert set(posted) == {"text"}
     assert posted["text"].startswith(f"For {owner[0]}: Reminder: Stand-up")
     assert "Stand-up" in posted["text"] and STOP_LINK.search(posted["text"])

@@ -520,7 +520,11 @@ def test_schedule_agent_client_keeps_the_server_silent(server, sink):
     answer = put(server, alice, "c.ics", text)
     assert "ETag" in answer.headers
     assert "SCHEDULE-STATUS" not in stored(server, alice, "c.ics").to_ical().decode()
-    time.sleep(1)  # the worker polls every 200 ms and is woken by any queued mail
+    # The queue sends in the order mails were queued: once an invitation queued after
+    # this PUT has arrived, a mail to carol would have arrived before it.
+    marker = outsider()
+    put(server, alice, "marker.ics", event(str(uuid.uuid4()), alice, [f"mailto:{marker}"]))
+    mails_to(sink, marker, 1)
     assert sink.to(carol) == []
 
 

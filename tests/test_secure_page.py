@@ -55,8 +55,9 @@ class Tracker(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def tracker() -> Iterator[str]:
+    Tracker.requests.clear()
     receiver = ThreadingHTTPServer(("127.0.0.1", 0), Tracker)
     Thread(target=receiver.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{receiver.server_address[1]}"
@@ -97,6 +98,13 @@ relay:
         yield server, sink, clock
         server.stop()
     server.assert_log_clean()
+
+
+@pytest.fixture(autouse=True)
+def clock(setup) -> Path:
+    """The server's clock file, at ``START`` when each test begins, whatever the last one did."""
+    setup[2].write_text(START.isoformat())
+    return setup[2]
 
 
 @pytest.fixture(scope="module")
@@ -287,14 +295,16 @@ def count(setup, message_id: str) -> int:
         return connection.execute(query, (message_id,)).fetchone()[0]
 
 
-def test_after_thirty_days_the_link_says_expired_and_the_message_is_deleted(setup, alice, page):
+def test_after_thirty_days_the_link_says_expired_and_the_message_is_deleted(
+    setup, alice, page, clock
+):
     visited_id, visited = deposit(setup, alice[2], message("http://127.0.0.1:9", b"pdf"))
     forgotten_id, forgotten = deposit(setup, alice[2], message("http://127.0.0.1:9", b"pdf"))
-    setup[2].write_text((START + timedelta(days=29)).isoformat())
+    clock.write_text((START + timedelta(days=29)).isoformat())
     page.goto(visited)
     expect(page.locator("h1")).to_have_text("Secure message")
 
-    setup[2].write_text((START + timedelta(days=31)).isoformat())
+    clock.write_text((START + timedelta(days=31)).isoformat())
     response = page.goto(visited)
     assert response is not None and response.status == 410
     expect(page.locator("h1")).to_have_text("Link expired")
