@@ -3,12 +3,9 @@ itself would have stored them (read back, item cache, sync-collection)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from radicale import storage
 
-from config import loader
 from davserver.bulk_insert import NewItem
 from davserver.collections import CollectionChanged
 from davserver.services import Services
@@ -19,12 +16,8 @@ def card(uid: str, name: str) -> str:
 
 
 @pytest.fixture
-def services(tmp_path) -> Services:
-    settings = loader.load(None)
-    settings = dataclasses.replace(
-        settings, server=dataclasses.replace(settings.server, data=tmp_path)
-    )
-    built = Services(settings)
+def services(local_services) -> Services:
+    built = local_services
     built.collections.provide("/ann/", {})
     built.collections.create_addressbook("/ann/book/", "Book")
     cards = [NewItem(f"c{i}.vcf", f"c{i}", card(f"c{i}", f"Person {i}")) for i in range(20)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import pytest
@@ -10,7 +9,6 @@ import vobject
 from radicale import item as radicale_item
 from radicale import storage
 
-from config import loader
 from davserver import bulk_insert
 from davserver.accounts.directory import AccountError
 from davserver.bulk_insert import STAGING_PREFIX, NewItem
@@ -25,12 +23,8 @@ def card(uid: str, name: str) -> str:
 
 
 @pytest.fixture
-def services(tmp_path) -> Services:
-    settings = loader.load(None)
-    settings = dataclasses.replace(
-        settings, server=dataclasses.replace(settings.server, data=tmp_path)
-    )
-    built = Services(settings)
+def services(local_services) -> Services:
+    built = local_services
     store = storage.load(built.radicale_configuration)
     with store.acquire_lock("w"):
         store.create_collection("/ann/")

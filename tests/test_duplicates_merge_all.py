@@ -4,11 +4,8 @@ overwritten; the undo record is committed before the first card changes."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from config import loader
 from davserver.bulk_insert import NewItem
 from davserver.collections import CollectionChanged, Collections
 from davserver.services import Services
@@ -42,12 +39,8 @@ class EditedMeanwhile:
 
 
 @pytest.fixture
-def services(tmp_path) -> Services:
-    settings = loader.load(None)
-    settings = dataclasses.replace(
-        settings, server=dataclasses.replace(settings.server, data=tmp_path)
-    )
-    built = Services(settings)
+def services(local_services) -> Services:
+    built = local_services
     built.collections.provide("/ann/", {})
     built.collections.create_addressbook(BOOK, "Book")
     cards = []

@@ -25,7 +25,7 @@ from threading import Thread
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.murmeli_process import MurmeliServer, unique_name
 from tests.ports import free_port
@@ -34,7 +34,6 @@ from tests.smtp_sink import Sink, smtp_sink
 SMTP_LOGIN = ("murmeli", "sink-password")
 PASSWORD = "tangerine-otter-42"
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
-CHROMIUM = "/usr/bin/chromium"
 # A valid 1x1 PNG: the inline image must really render.
 PIXEL = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
@@ -107,14 +106,6 @@ def clock(setup) -> Path:
     return setup[2]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # Chromium's sandbox cannot start as root (CI containers); it is kept otherwise.
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

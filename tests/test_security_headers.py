@@ -4,15 +4,10 @@ included) carries a CSP, refuses framing and sends no Referer; no answer is snif
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
-import pytest
 import requests
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import expect
 
 from davserver.security_headers import secured
-from tests.test_secure_page import CHROMIUM
 
 
 def test_html_answers_get_every_header_and_keep_their_own_policy():
@@ -48,13 +43,6 @@ def test_radicales_web_pages_and_murmelis_answers_carry_the_headers(server):
     assert api.headers["X-Content-Type-Options"] == "nosniff"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        yield launched
-        launched.close()
 
 
 def test_the_web_interface_works_under_the_policy(server, browser):
