@@ -263,6 +263,11 @@ def test_a_port_in_use_stops_start_up_before_any_worker(relay):
 
 
 def test_a_wrong_kek_stops_start_up_before_any_worker(relay, tmp_path):
+    # A key wrapped under the right KEK must be stored, whichever test ran before.
+    made = MurmeliServer(relay.server.data, config=relay.config).cli(
+        "keys", "export", relay.address("ann")
+    )
+    assert made.returncode == 0, made.stderr
     config = tmp_path / "murmeli.yaml"
     config.write_text(
         relay.config.read_text().replace(str(relay.config.parent / "kek"), str(tmp_path / "kek"))
