@@ -40,7 +40,7 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from radicale import item as radicale_item
 from radicale import pathutils
@@ -86,17 +86,23 @@ def first_changed(collection, expect: Mapping[str, str | None]) -> str | None:
 
     Compares the item files' bytes: a tenth of the cost of loading each item
     through Radicale, which matters under the write lock."""
-    for href, text in expect.items():
+    stored = stored_texts(collection, expect)
+    return next((href for href, text in expect.items() if stored[href] != text), None)
+
+
+def stored_texts(collection, hrefs: Iterable[str]) -> dict[str, str | None]:
+    """Each item file's text as written (None: absent). Radicale serves an item from its
+    cache, or re-serialised when the cache is stale: only the file says what was written."""
+    texts: dict[str, str | None] = {}
+    for href in hrefs:
         if not pathutils.is_safe_filesystem_path_component(href):
             raise pathutils.UnsafePathError(href)
         try:
             with open(os.path.join(collection._filesystem_path, href), "rb") as file:
-                stored: bytes | None = file.read()
+                texts[href] = file.read().decode(collection._encoding)
         except FileNotFoundError:
-            stored = None
-        if stored != (None if text is None else text.encode(collection._encoding)):
-            return href
-    return None
+            texts[href] = None
+    return texts
 
 
 def _remove(folder: str, hrefs: list[str]) -> None:

@@ -17,7 +17,7 @@ from radicale import item as radicale_item
 
 from davserver.accounts.directory import AccountError
 from davserver.bulk_insert import NewItem, create_with_vcards, insert_vcards
-from davserver.bulk_replace import first_changed, replace_vcards
+from davserver.bulk_replace import first_changed, replace_vcards, stored_texts
 
 KINDS = {"VCALENDAR": "calendar", "VADDRESSBOOK": "addressbook"}
 # RFC 6638 schedule inbox and outbox: calendar collections by storage, but they
@@ -105,6 +105,11 @@ class Collections:
         with self._storage.acquire_lock("r"):
             collection = self._collection(path)
             return {item.href: item.serialize() for item in collection.get_all() if item.href}
+
+    def stored_texts(self, path: str, hrefs: Iterable[str]) -> dict[str, str | None]:
+        """href -> the item file's text as written (None: no such item)."""
+        with self._storage.acquire_lock("r"):
+            return stored_texts(self._collection(path), hrefs)
 
     def write(
         self,

@@ -130,16 +130,18 @@ class Duplicates:
         if record is None:
             raise UnknownMerge(f"no merge {merge_id} to undo (undo is kept {UNDO_DAYS} days)")
         book = record.addressbook
-        current = self._collections.items(book)
-        now = {href: current.get(href) for href in record.before}
-        for href, text in now.items():
-            if text not in (record.before[href], record.after.get(href)):
+        served = self._collections.items(book)
+        written = self._collections.stored_texts(book, record.before)
+        changes = []
+        for href, before in record.before.items():
+            # Radicale serves a card from its cache, or re-serialised after a crash left the
+            # cache stale: either form, or the file's own text, tells the card's state.
+            seen = {served.get(href), written[href]}
+            if before in seen:
+                continue
+            if record.after.get(href) not in seen:
                 raise CollectionChanged(f"{book}{href} changed meanwhile; nothing was written")
-        changes = [
-            _Change({href: text}, {href: record.before[href]})
-            for href, text in now.items()
-            if text != record.before[href]
-        ]
+            changes.append(_Change({href: written[href]}, {href: before}))
         for batch in _batches(changes, self._batch):
             self._replace(book, batch)
         self._store.forget_merge(record.id)
