@@ -167,20 +167,20 @@ def _write(
     etags = {item.href: radicale_item.get_etag(item.text) for item in items}
     by_mtime = collection._storage._use_mtime_and_size_for_item_cache
     with ThreadPoolExecutor(max_workers=3) as pool:
-        jobs = [pool.submit(_create_all, item_folder, raws)]
+        jobs = [pool.submit(create_all, item_folder, raws)]
         if history_folder is not None:
-            jobs.append(pool.submit(_create_all, history_folder, _history_entries(etags)))
+            jobs.append(pool.submit(create_all, history_folder, _history_entries(etags)))
         if cache_folder is not None and not by_mtime:
-            cache = _cache_entries(collection, items, raws, etags, item_folder)
-            jobs.append(pool.submit(_create_all, cache_folder, cache))
+            cache = cache_entries(collection, items, raws, etags, item_folder)
+            jobs.append(pool.submit(create_all, cache_folder, cache))
         for job in jobs:
             job.result()
     if cache_folder is not None and by_mtime:  # keyed by the item file's size and time,
         # which the rename keeps
-        _create_all(cache_folder, _cache_entries(collection, items, raws, etags, item_folder))
+        create_all(cache_folder, cache_entries(collection, items, raws, etags, item_folder))
 
 
-def _cache_entries(
+def cache_entries(
     collection, items: list[NewItem], raws: dict[str, bytes], etags: dict[str, str], folder: str
 ) -> dict[str, bytes]:
     entries = {}
@@ -205,7 +205,7 @@ def _history_entries(etags: dict[str, str]) -> dict[str, bytes]:
     return entries
 
 
-def _create_all(folder: str, files: dict[str, bytes]) -> None:
+def create_all(folder: str, files: dict[str, bytes]) -> None:
     for name, content in files.items():
         _create(os.path.join(folder, name), content)
 

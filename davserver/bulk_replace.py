@@ -45,7 +45,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from radicale import item as radicale_item
 from radicale import pathutils
 
-from davserver.bulk_insert import NewItem, _cache_entries, _create_all
+from davserver.bulk_insert import NewItem, cache_entries, create_all
 
 # Staging folders and new entries on their way in; ones a crash left behind are
 # removed by the next batch (under the same write lock, so none is in use).
@@ -68,8 +68,8 @@ def replace_vcards(collection, put: list[NewItem], delete: list[str]) -> None:
     etags = {item.href: radicale_item.get_etag(item.text) for item in put}
     history = _history_entries(history_folder, {**etags, **dict.fromkeys(delete, "")})
     with _staging(folder) as item_stage:
-        _create_all(item_stage, raws)
-        _overwrite_all(cache_folder, _cache_entries(collection, put, raws, etags, item_stage))
+        create_all(item_stage, raws)
+        _overwrite_all(cache_folder, cache_entries(collection, put, raws, etags, item_stage))
         _overwrite_all(history_folder, history)
         if storage._filesystem_fsync:
             os.sync()
